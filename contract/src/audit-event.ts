@@ -1,0 +1,129 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * The audit event contract, defined once (DESIGN.md decision 1). The TypeScript types,
+ * the runtime validation in the instrumentation and the collector, the store layouts
+ * and the export columns all derive from the schemas in this file.
+ */
+
+export const AUDIT_CATEGORIES = [
+  'authentication',
+  'session',
+  'iam',
+  'configuration',
+  'data',
+  'ui',
+  'system',
+  'workflow',
+  'search',
+] as const;
+export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
+
+export const AUDIT_OUTCOMES = ['success', 'failure', 'unknown'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export const ACTOR_TYPES = ['user', 'service', 'system'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
+
+/** Bounds on `metadata`, so one event cannot bloat the store or the mapping. */
+export const METADATA_LIMITS = { maxKeys: 50, maxKeyLength: 40, maxValueLength: 500 } as const;
+
+// Lengths are generous caps against abuse, not business rules: a value past them is a
+// bug in the caller or an attack, never a legitimate audit field.
+const text = (maxLength: number) => Type.String({ maxLength });
+const required = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+
+/** `resource.verb`, lower case, dotted: `auth.login`, `api_token.create`. */
+export const ACTION_PATTERN = '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$';
+const UUID_V7_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$';
+// RFC 3339 with an explicit zone; stored events always use the `Z` form of toISOString().
+const TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
+
+export const ActorSchema = Type.Object(
+  {
+    id: required(256),
+    name: Type.Optional(text(256)),
+    type: Type.Union(ACTOR_TYPES.map((t) => Type.Literal(t))),
+    email: Type.Optional(text(320)),
+    roles: Type.Optional(Type.Array(required(128), { maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ClientSchema = Type.Object(
+  { ip: Type.Optional(text(64)), userAgent: Type.Optional(text(1024)) },
+  { additionalProperties: false },
+);
+
+export const WorkspaceSchema = Type.Object(
+  { id: required(256), name: Type.Optional(text(256)) },
+  { additionalProperties: false },
+);
+
+export const ResourceSchema = Type.Object(
+  {
+    type: required(128),
+    id: Type.Optional(text(256)),
+    name: Type.Optional(text(512)),
+    href: Type.Optional(text(2048)),
+  },
+  { additionalProperties: false },
+);
+
+export const ChangeSchema = Type.Object(
+  { field: required(256), from: Type.Optional(Type.Unknown()), to: Type.Optional(Type.Unknown()) },
+  { additionalProperties: false },
+);
+
+export const RequestRefSchema = Type.Object(
+  { id: Type.Optional(text(256)), parentId: Type.Optional(text(256)) },
+  { additionalProperties: false },
+);
+
+export const MetadataSchema = Type.Record(
+  Type.String(),
+  Type.Union([text(METADATA_LIMITS.maxValueLength), Type.Number(), Type.Boolean()]),
+  { maxProperties: METADATA_LIMITS.maxKeys, propertyNames: { maxLength: METADATA_LIMITS.maxKeyLength } },
+);
+
+/** Fields an application supplies; `record()` adds `id` and defaults `time` and `outcome`. */
+const callerFields = {
+  action: Type.String({ pattern: ACTION_PATTERN, maxLength: 128 }),
+  category: Type.Union(AUDIT_CATEGORIES.map((c) => Type.Literal(c))),
+  reason: Type.Optional(text(1024)),
+  actor: ActorSchema,
+  client: Type.Optional(ClientSchema),
+  sessionId: Type.Optional(text(256)),
+  workspace: Type.Optional(WorkspaceSchema),
+  resource: Type.Optional(ResourceSchema),
+  changes: Type.Optional(Type.Array(ChangeSchema, { maxItems: 200 })),
+  request: Type.Optional(RequestRefSchema),
+  message: Type.Optional(text(4096)),
+  metadata: Type.Optional(MetadataSchema),
+};
+
+/** A stored audit event: what the collector accepts and the export service reads. */
+export const AuditEventSchema = Type.Object(
+  {
+    id: Type.String({ pattern: UUID_V7_PATTERN }),
+    time: Type.String({ pattern: TIME_PATTERN }),
+    outcome: Type.Union(AUDIT_OUTCOMES.map((o) => Type.Literal(o))),
+    ...callerFields,
+    /** Set by the collector from the sender's OpenTelemetry resource (`service.name`). */
+    service: Type.Optional(Type.Object({ name: required(256) }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+export type AuditEvent = Static<typeof AuditEventSchema>;
+
+export type Actor = AuditEvent['actor'];
+export type AuditResource = NonNullable<AuditEvent['resource']>;
+export type AuditChange = NonNullable<AuditEvent['changes']>[number];
+
+/** What an application passes to `record()`. */
+export type AuditEventInput = Omit<AuditEvent, 'id' | 'time' | 'outcome' | 'service'> & {
+  /** When it happened. Default: now. */
+  time?: Date | string;
+  /** Default: `success`. */
+  outcome?: AuditOutcome;
+};

@@ -1,0 +1,31 @@
+export {
+  AUDIT_CATEGORIES,
+  AUDIT_OUTCOMES,
+  ACTOR_TYPES,
+  ACTION_PATTERN,
+  METADATA_LIMITS,
+  AuditEventSchema,
+  ActorSchema,
+  ClientSchema,
+  WorkspaceSchema,
+  ResourceSchema,
+  ChangeSchema,
+  RequestRefSchema,
+  MetadataSchema,
+} from './audit-event.js';
+export type {
+  AuditEvent,
+  AuditEventInput,
+  AuditCategory,
+  AuditOutcome,
+  ActorType,
+  Actor,
+  AuditResource,
+  AuditChange,
+} from './audit-event.js';
+export { validateAuditEvent } from './validate.js';
+export type { ValidationResult } from './validate.js';
+export { ATTR, SEVERITY, toLogRecord, fromLogRecord } from './otel-mapping.js';
+export type { AttributeValue, Attributes, AuditLogRecord, ReceivedLogRecord } from './otel-mapping.js';
+export { EXPORT_COLUMNS, exportRow } from './export-columns.js';
+export type { ExportColumnKey } from './export-columns.js';

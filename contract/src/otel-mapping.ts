@@ -1,0 +1,159 @@
+import type { AuditEvent } from './audit-event.js';
+
+/**
+ * How an audit event travels as an OpenTelemetry LogRecord (DESIGN.md decision 2).
+ * Semantic-convention names where they exist, `audit.*` for the rest. The
+ * instrumentation encodes with `toLogRecord`, the collector decodes with
+ * `fromLogRecord`; both sides read this one table.
+ */
+export const ATTR = {
+  /** semconv: "a unique identifier for the Log Record"; duplicates may be dropped. */
+  id: 'log.record.uid',
+  /** Fallback for senders that set no LogRecord `eventName` (older OTLP clients). */
+  eventName: 'event.name',
+  category: 'audit.category',
+  outcome: 'audit.outcome',
+  reason: 'audit.reason',
+  actorId: 'user.id',
+  actorName: 'user.name',
+  actorEmail: 'user.email',
+  actorRoles: 'user.roles',
+  actorType: 'audit.actor.type',
+  clientIp: 'client.address',
+  userAgent: 'user_agent.original',
+  sessionId: 'session.id',
+  workspaceId: 'audit.workspace.id',
+  workspaceName: 'audit.workspace.name',
+  resourceType: 'audit.resource.type',
+  resourceId: 'audit.resource.id',
+  resourceName: 'audit.resource.name',
+  resourceHref: 'audit.resource.href',
+  // `from`/`to` may be any JSON value, null included, which OTel attribute values
+  // cannot carry faithfully: the list travels as one JSON string.
+  changes: 'audit.changes',
+  requestId: 'audit.request.id',
+  requestParentId: 'audit.request.parent_id',
+  metadataPrefix: 'audit.metadata.',
+} as const;
+
+export type AttributeValue = string | number | boolean | string[];
+export type Attributes = Record<string, AttributeValue>;
+
+/** SeverityNumber values from the OpenTelemetry logs data model. */
+export const SEVERITY = { INFO: 9, WARN: 13 } as const;
+
+export interface AuditLogRecord {
+  eventName: string;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  severityNumber: number;
+  severityText: string;
+  body?: string;
+  attributes: Attributes;
+}
+
+export function toLogRecord(event: AuditEvent): AuditLogRecord {
+  const a: Attributes = {};
+  const put = (key: string, value: AttributeValue | undefined) => {
+    if (value !== undefined) a[key] = value;
+  };
+  put(ATTR.id, event.id);
+  put(ATTR.category, event.category);
+  put(ATTR.outcome, event.outcome);
+  put(ATTR.reason, event.reason);
+  put(ATTR.actorId, event.actor.id);
+  put(ATTR.actorName, event.actor.name);
+  put(ATTR.actorEmail, event.actor.email);
+  put(ATTR.actorRoles, event.actor.roles);
+  put(ATTR.actorType, event.actor.type);
+  put(ATTR.clientIp, event.client?.ip);
+  put(ATTR.userAgent, event.client?.userAgent);
+  put(ATTR.sessionId, event.sessionId);
+  put(ATTR.workspaceId, event.workspace?.id);
+  put(ATTR.workspaceName, event.workspace?.name);
+  put(ATTR.resourceType, event.resource?.type);
+  put(ATTR.resourceId, event.resource?.id);
+  put(ATTR.resourceName, event.resource?.name);
+  put(ATTR.resourceHref, event.resource?.href);
+  if (event.changes) put(ATTR.changes, JSON.stringify(event.changes));
+  put(ATTR.requestId, event.request?.id);
+  put(ATTR.requestParentId, event.request?.parentId);
+  for (const [key, value] of Object.entries(event.metadata ?? {})) put(ATTR.metadataPrefix + key, value);
+  const failed = event.outcome === 'failure';
+  return {
+    eventName: event.action,
+    timestamp: Date.parse(event.time),
+    severityNumber: failed ? SEVERITY.WARN : SEVERITY.INFO,
+    severityText: failed ? 'WARN' : 'INFO',
+    ...(event.message !== undefined ? { body: event.message } : {}),
+    attributes: a,
+  };
+}
+
+export interface ReceivedLogRecord {
+  eventName?: string | undefined;
+  /** Milliseconds since the epoch; undefined or 0 when the sender set none. */
+  timestamp?: number | undefined;
+  observedTimestamp?: number | undefined;
+  body?: unknown;
+  attributes: Record<string, unknown>;
+  /** `service.name` of the sender's resource. */
+  serviceName?: string | undefined;
+}
+
+/**
+ * Rebuilds the event a sender recorded. The result is a candidate, not a valid event:
+ * the caller validates it (`validateAuditEvent`) and reports what is wrong. Values are
+ * copied as received so that validation, not this function, names type errors.
+ */
+export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown> {
+  const attrs = record.attributes;
+  const get = (key: string) => attrs[key];
+  const obj = (entries: Record<string, unknown>) => {
+    const out = Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
+  const timestamp = record.timestamp || record.observedTimestamp;
+  const metadata: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key.startsWith(ATTR.metadataPrefix)) metadata[key.slice(ATTR.metadataPrefix.length)] = value;
+  }
+  let changes = get(ATTR.changes);
+  if (typeof changes === 'string') {
+    try {
+      changes = JSON.parse(changes);
+    } catch {
+      // Left as the string: validation reports "changes: must be array".
+    }
+  }
+  const event = obj({
+    id: get(ATTR.id),
+    time: timestamp ? new Date(timestamp).toISOString() : undefined,
+    action: record.eventName || get(ATTR.eventName),
+    category: get(ATTR.category),
+    outcome: get(ATTR.outcome) ?? 'unknown',
+    reason: get(ATTR.reason),
+    actor: obj({
+      id: get(ATTR.actorId),
+      name: get(ATTR.actorName),
+      type: get(ATTR.actorType),
+      email: get(ATTR.actorEmail),
+      roles: get(ATTR.actorRoles),
+    }),
+    client: obj({ ip: get(ATTR.clientIp), userAgent: get(ATTR.userAgent) }),
+    sessionId: get(ATTR.sessionId),
+    workspace: obj({ id: get(ATTR.workspaceId), name: get(ATTR.workspaceName) }),
+    resource: obj({
+      type: get(ATTR.resourceType),
+      id: get(ATTR.resourceId),
+      name: get(ATTR.resourceName),
+      href: get(ATTR.resourceHref),
+    }),
+    changes,
+    request: obj({ id: get(ATTR.requestId), parentId: get(ATTR.requestParentId) }),
+    message: record.body,
+    metadata: obj(metadata),
+    service: obj({ name: record.serviceName }),
+  });
+  return event ?? {};
+}
