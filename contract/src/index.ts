@@ -27,5 +27,6 @@ export { validateAuditEvent } from './validate.js';
 export type { ValidationResult } from './validate.js';
 export { ATTR, SEVERITY, toLogRecord, fromLogRecord } from './otel-mapping.js';
 export type { AttributeValue, Attributes, AuditLogRecord, ReceivedLogRecord } from './otel-mapping.js';
+export { ecsCategorization } from './ecs.js';
 export { EXPORT_COLUMNS, exportRow } from './export-columns.js';
 export type { ExportColumnKey } from './export-columns.js';

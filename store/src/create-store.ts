@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import type { AuditStore } from './audit-store.js';
+import { ElasticsearchStore, type ElasticsearchStoreOptions } from './elasticsearch-store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+export interface StoreConfig {
+  /** When set, events live in Elasticsearch; otherwise in SQLite under `dataDir`. */
+  elasticsearch?: ElasticsearchStoreOptions | undefined;
+  /** Folder of the embedded store. */
+  dataDir: string;
+}
+
+export const SQLITE_FILE = 'audit.sqlite';
+
+export function createStore(config: StoreConfig): AuditStore {
+  return config.elasticsearch
+    ? new ElasticsearchStore(config.elasticsearch)
+    : new SqliteStore({ path: join(config.dataDir, SQLITE_FILE) });
+}
+
+/**
+ * Reads the store settings every component shares from the environment:
+ * `ELASTICSEARCH_URL`, `ELASTICSEARCH_USERNAME`, `ELASTICSEARCH_PASSWORD`,
+ * `ELASTICSEARCH_API_KEY`, `AUDIT_DATA_DIR` (default `./data`).
+ */
+export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+  const url = env.ELASTICSEARCH_URL?.trim();
+  if (url) {
+    try {
+      new URL(url);
+    } catch {
+      throw new Error(`ELASTICSEARCH_URL is not a URL: ${JSON.stringify(url)}`);
+    }
+  }
+  return {
+    dataDir: env.AUDIT_DATA_DIR?.trim() || './data',
+    elasticsearch: url
+      ? {
+          url,
+          ...(env.ELASTICSEARCH_USERNAME ? { username: env.ELASTICSEARCH_USERNAME } : {}),
+          ...(env.ELASTICSEARCH_PASSWORD ? { password: env.ELASTICSEARCH_PASSWORD } : {}),
+          ...(env.ELASTICSEARCH_API_KEY ? { apiKey: env.ELASTICSEARCH_API_KEY } : {}),
+        }
+      : undefined,
+  };
+}

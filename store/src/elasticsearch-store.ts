@@ -1,0 +1,135 @@
+import { Client, errors } from '@elastic/elasticsearch';
+import type { AuditEvent } from '@otel-audit/contract';
+import type { AuditStore, EventQuery, InsertResult } from './audit-store.js';
+import {
+  EVENT_MAPPINGS,
+  INDEX_PREFIX,
+  READ_ALIAS,
+  TEMPLATE_NAME,
+  fromDocument,
+  indexFor,
+  toDocument,
+} from './internal/ecs-document.js';
+
+export interface ElasticsearchStoreOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  apiKey?: string;
+  /** Install the index template in `init()`. Needs `manage_index_templates`. Default: true. */
+  installTemplate?: boolean;
+  /** Page size of export reads. Default: 1000. */
+  pageSize?: number;
+}
+
+export class ElasticsearchStore implements AuditStore {
+  readonly kind = 'elasticsearch' as const;
+  readonly description: string;
+  readonly client: Client;
+  readonly #opts: ElasticsearchStoreOptions;
+
+  constructor(opts: ElasticsearchStoreOptions) {
+    this.#opts = opts;
+    const url = new URL(opts.url);
+    url.username = '';
+    url.password = '';
+    this.description = `elasticsearch ${url.origin}`;
+    this.client = new Client({
+      node: opts.url,
+      ...(opts.apiKey
+        ? { auth: { apiKey: opts.apiKey } }
+        : opts.username
+          ? { auth: { username: opts.username, password: opts.password ?? '' } }
+          : {}),
+      // Retries are the collector's policy (per item, with backoff), not the client's.
+      maxRetries: 0,
+      requestTimeout: 30_000,
+    });
+  }
+
+  async init(): Promise<void> {
+    if (this.#opts.installTemplate === false) return;
+    await this.client.indices.putIndexTemplate({
+      name: TEMPLATE_NAME,
+      index_patterns: [`${INDEX_PREFIX}*`],
+      priority: 200,
+      template: {
+        // One replica where the cluster has room for it, none on a single node.
+        settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
+        mappings: EVENT_MAPPINGS as never,
+        aliases: { [READ_ALIAS]: {} },
+      },
+      _meta: { description: 'otel-audit events: one index per UTC day of event time' },
+    });
+  }
+
+  async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
+    const result: InsertResult = { created: 0, duplicates: 0, failed: [] };
+    if (events.length === 0) return result;
+    const operations = events.flatMap((e) => [{ create: { _index: indexFor(e.time), _id: e.id } }, toDocument(e)]);
+    const response = await this.client.bulk({ operations });
+    response.items.forEach((item, i) => {
+      const op = item.create;
+      const id = events[i]!.id;
+      if (!op) return;
+      if (op.status === 201) result.created += 1;
+      else if (op.status === 409) result.duplicates += 1;
+      else {
+        result.failed.push({
+          id,
+          reason: `${op.error?.type ?? op.status}: ${op.error?.reason ?? 'bulk item failed'}`,
+          retryable: op.status === 429 || op.status >= 500,
+        });
+      }
+    });
+    return result;
+  }
+
+  async *query(q: EventQuery, signal?: AbortSignal): AsyncIterable<AuditEvent> {
+    const order = q.order ?? 'asc';
+    let pit: string;
+    try {
+      pit = (await this.client.openPointInTime({ index: READ_ALIAS, keep_alive: '1m' }, { signal })).id;
+    } catch (err) {
+      // No event was ever stored: the alias does not exist yet.
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return;
+      throw err;
+    }
+    try {
+      let searchAfter: (string | number)[] | undefined;
+      for (;;) {
+        const page = await this.client.search<Record<string, unknown>>(
+          {
+            pit: { id: pit, keep_alive: '1m' },
+            size: this.#opts.pageSize ?? 1000,
+            query: { range: { '@timestamp': { gte: q.from.toISOString(), lt: q.to.toISOString() } } },
+            sort: [{ '@timestamp': { order } }, { 'event.id': { order } }],
+            track_total_hits: false,
+            ...(searchAfter ? { search_after: searchAfter } : {}),
+          },
+          { signal },
+        );
+        if (page.pit_id) pit = page.pit_id;
+        const hits = page.hits.hits;
+        for (const hit of hits) yield fromDocument(hit._source!);
+        if (hits.length < (this.#opts.pageSize ?? 1000)) return;
+        searchAfter = hits.at(-1)!.sort as (string | number)[];
+      }
+    } finally {
+      await this.client.closePointInTime({ id: pit }).catch(() => undefined);
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.client.cluster.health({ timeout: '5s' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,134 @@
+import { ecsCategorization, type AuditEvent } from '@otel-audit/contract';
+
+/**
+ * The Elasticsearch document for an event, in Elastic Common Schema names (DESIGN.md
+ * decision 5), and the index template mapping that goes with it. Both live in this file
+ * so they cannot drift apart; `fromDocument` is the exact inverse of `toDocument`.
+ */
+export const INDEX_PREFIX = 'audit-events-';
+export const READ_ALIAS = 'audit-events';
+export const TEMPLATE_NAME = 'audit-events';
+
+const keyword = { type: 'keyword', ignore_above: 1024 } as const;
+// `text`, not `match_only_text`: the latter lives in a module the minimal distribution lacks.
+const text = { type: 'text' } as const;
+// Kept in _source for export, not indexed: arbitrary keys must not grow the mapping.
+const opaque = { type: 'object', enabled: false } as const;
+
+export const EVENT_MAPPINGS = {
+  dynamic: 'strict',
+  properties: {
+    '@timestamp': { type: 'date' },
+    message: text,
+    event: {
+      properties: {
+        id: keyword,
+        action: keyword,
+        category: keyword,
+        type: keyword,
+        outcome: keyword,
+        reason: { ...keyword, fields: { text } },
+      },
+    },
+    user: {
+      properties: {
+        id: keyword,
+        name: { ...keyword, fields: { text } },
+        email: keyword,
+        roles: keyword,
+      },
+    },
+    // A malformed address must not cost the event: it stays in _source, unindexed.
+    source: { properties: { ip: { type: 'ip', ignore_malformed: true } } },
+    user_agent: { properties: { original: { ...keyword, fields: { text } } } },
+    organization: { properties: { id: keyword, name: { ...keyword, fields: { text } } } },
+    related: { properties: { user: keyword, ip: { type: 'ip', ignore_malformed: true } } },
+    service: { properties: { name: keyword } },
+    audit: {
+      properties: {
+        category: keyword,
+        actor: { properties: { type: keyword } },
+        session: { properties: { id: keyword } },
+        resource: {
+          properties: { type: keyword, id: keyword, name: { ...keyword, fields: { text } }, href: { type: 'keyword', index: false } },
+        },
+        request: { properties: { id: keyword, parent_id: keyword } },
+        changes: opaque,
+        metadata: opaque,
+      },
+    },
+  },
+} as const;
+
+export function indexFor(time: string): string {
+  const d = new Date(time);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${INDEX_PREFIX}${d.getUTCFullYear()}.${pad(d.getUTCMonth() + 1)}.${pad(d.getUTCDate())}`;
+}
+
+type Doc = Record<string, unknown>;
+
+/** Drops undefined values and empty objects, so documents carry only what was recorded. */
+function compact(value: Doc): Doc | undefined {
+  const out: Doc = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const inner = compact(v as Doc);
+      if (inner) out[k] = inner;
+    } else out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+export function toDocument(e: AuditEvent): Doc {
+  const ecs = ecsCategorization(e);
+  const relatedUsers = [...new Set([e.actor.id, e.actor.name].filter((v): v is string => Boolean(v)))];
+  const doc = compact({
+    '@timestamp': e.time,
+    message: e.message,
+    event: { id: e.id, action: e.action, category: ecs.category, type: ecs.type, outcome: e.outcome, reason: e.reason },
+    user: { id: e.actor.id, name: e.actor.name, email: e.actor.email, roles: e.actor.roles },
+    source: { ip: e.client?.ip },
+    user_agent: { original: e.client?.userAgent },
+    organization: { id: e.workspace?.id, name: e.workspace?.name },
+    related: { user: relatedUsers, ip: e.client?.ip ? [e.client.ip] : undefined },
+    service: { name: e.service?.name },
+    audit: {
+      category: e.category,
+      actor: { type: e.actor.type },
+      session: { id: e.sessionId },
+      resource: e.resource && { type: e.resource.type, id: e.resource.id, name: e.resource.name, href: e.resource.href },
+      request: { id: e.request?.id, parent_id: e.request?.parentId },
+      metadata: e.metadata,
+    },
+  }) as Doc & { audit: Doc };
+  // Set after compact(): a null `from` in a change is meaningful and must survive.
+  if (e.changes) doc.audit.changes = e.changes;
+  return doc;
+}
+
+export function fromDocument(doc: Doc): AuditEvent {
+  const g = (path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o as Doc | undefined)?.[k], doc);
+  const s = (path: string) => g(path) as string | undefined;
+  const event = compact({
+    id: s('event.id'),
+    time: s('@timestamp'),
+    action: s('event.action'),
+    category: s('audit.category'),
+    outcome: s('event.outcome'),
+    reason: s('event.reason'),
+    actor: { id: s('user.id'), name: s('user.name'), type: s('audit.actor.type'), email: s('user.email'), roles: g('user.roles') },
+    client: { ip: s('source.ip'), userAgent: s('user_agent.original') },
+    sessionId: s('audit.session.id'),
+    workspace: { id: s('organization.id'), name: s('organization.name') },
+    resource: g('audit.resource'),
+    request: { id: s('audit.request.id'), parentId: s('audit.request.parent_id') },
+    message: s('message'),
+    metadata: g('audit.metadata'),
+    service: { name: s('service.name') },
+  }) as AuditEvent;
+  const changes = g('audit.changes');
+  if (changes !== undefined) event.changes = changes as AuditEvent['changes'];
+  return event;
+}
