@@ -44,3 +44,14 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
       : undefined,
   };
 }
+
+/** An integer setting from the environment, or the fallback; out of range fails naming the variable. */
+export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}

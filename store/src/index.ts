@@ -3,6 +3,6 @@ export { ElasticsearchStore } from './elasticsearch-store.js';
 export type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
 export { SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
-export { createStore, storeConfigFromEnv, SQLITE_FILE } from './create-store.js';
+export { createStore, storeConfigFromEnv, intFromEnv, SQLITE_FILE } from './create-store.js';
 export type { StoreConfig } from './create-store.js';
 export { EVENT_MAPPINGS, INDEX_PREFIX, READ_ALIAS, TEMPLATE_NAME, indexFor } from './internal/ecs-document.js';

@@ -1,0 +1,148 @@
+import { parseArgs } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { buildCollector, collectorConfigFromEnv } from '@otel-audit/collector';
+import { buildExportService, exportServiceConfigFromEnv, loadOrCreateDevSecret, signToken } from '@otel-audit/exporter-service';
+import { createStore, storeConfigFromEnv, type AuditStore } from '@otel-audit/store';
+
+const USAGE = `usage: otel-audit <command> [options]
+
+commands:
+  start            collector and export service in one process (the embedded default)
+  collector        the OTLP/HTTP collector alone (port 4318)
+  export-service   the export service alone (port 8080)
+  setup            install the Elasticsearch index template (run as the admin user)
+  token            print a development JWT for the export service:
+                     --sub <id> [--name <name>] [--workspace <id>]... [--permission <p>]...
+                     [--super-admin] [--ttl 8h]
+
+Configuration comes from the environment; see the README.`;
+
+const logger = () => ({ level: process.env.AUDIT_LOG_LEVEL?.trim() || 'info' });
+
+async function openStore(config = storeConfigFromEnv()): Promise<AuditStore> {
+  const store = createStore(config);
+  await store.init();
+  return store;
+}
+
+/** SIGTERM / SIGINT: stop accepting, let in-flight requests finish, close the store. */
+function closeOnSignal(apps: FastifyInstance[], store: AuditStore): void {
+  let closing = false;
+  const close = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    apps[0]?.log.info({ signal }, 'shutting down');
+    await Promise.allSettled(apps.map((a) => a.close()));
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void close('SIGTERM'));
+  process.once('SIGINT', () => void close('SIGINT'));
+}
+
+async function startCollector(store: AuditStore) {
+  const config = collectorConfigFromEnv();
+  const app = buildCollector({ store, bodyLimit: config.bodyLimit, logger: logger() });
+  await app.listen({ host: config.host, port: config.port });
+  return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}` };
+}
+
+async function startExportService(store: AuditStore) {
+  const config = exportServiceConfigFromEnv();
+  const app = buildExportService({ store, auth: config.auth, logger: logger() });
+  await app.listen({ host: config.host, port: config.port });
+  return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}`, config };
+}
+
+async function start(): Promise<void> {
+  const store = await openStore();
+  const collector = await startCollector(store);
+  const exporter = await startExportService(store);
+  closeOnSignal([collector.app, exporter.app], store);
+  const tokenHint = exporter.config.devSecret
+    ? 'npx otel-audit token --sub alice --name Alice --permission users:view --permission security-logs:view'
+    : '<a token from your identity provider>';
+  process.stdout.write(
+    [
+      '',
+      `otel-audit is running on ${store.description}`,
+      `  collector (OTLP/HTTP)  ${collector.url}/v1/logs     health: ${collector.url}/healthz`,
+      `  export service         ${exporter.url}              health: ${exporter.url}/healthz`,
+      '',
+      'Try it from another terminal:',
+      `  OTEL_EXPORTER_OTLP_ENDPOINT=${collector.url} node examples/record-events.mjs`,
+      `  TOKEN=$(${tokenHint})`,
+      `  curl -H "Authorization: Bearer $TOKEN" "${exporter.url}/v1/exports/events.csv"`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      sub: { type: 'string' },
+      name: { type: 'string' },
+      workspace: { type: 'string', multiple: true },
+      permission: { type: 'string', multiple: true },
+      'super-admin': { type: 'boolean' },
+      ttl: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.sub) throw new Error('token: --sub <user id> is required');
+  if (process.env.AUDIT_JWKS_URL) throw new Error('token: AUDIT_JWKS_URL is set; tokens come from your identity provider');
+  const secret = process.env.AUDIT_JWT_SECRET || loadOrCreateDevSecret(storeConfigFromEnv().dataDir);
+  const jwt = await signToken(secret, {
+    sub: values.sub,
+    name: values.name,
+    workspaces: values.workspace ?? [],
+    permissions: values.permission ?? [],
+    superAdmin: values['super-admin'] ?? false,
+    ...(values.ttl ? { expiresIn: values.ttl } : {}),
+  });
+  process.stdout.write(`${jwt}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start();
+    case 'collector': {
+      const store = await openStore();
+      const { app, url } = await startCollector(store);
+      closeOnSignal([app], store);
+      app.log.info(`collector listening on ${url}, storing in ${store.description}`);
+      return;
+    }
+    case 'export-service': {
+      const store = createStore(storeConfigFromEnv());
+      const { app, url } = await startExportService(store);
+      closeOnSignal([app], store);
+      app.log.info(`export service listening on ${url}, reading ${store.description}`);
+      return;
+    }
+    case 'setup': {
+      const store = await openStore();
+      console.log(`ready: ${store.description}`);
+      return store.close();
+    }
+    case 'token':
+      return token(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new Error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(`otel-audit: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { fromLogRecord, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
+import type { AuditStore } from '@otel-audit/store';
+import { CollectorError } from './errors.js';
+import { decodeOtlpJson } from './internal/otlp-json.js';
+
+export interface CollectorOptions {
+  store: AuditStore;
+  /** Largest accepted request body in bytes. Default: 64 MiB. */
+  bodyLimit?: number;
+  /** Seconds a client is told to wait when the store is unavailable. Default: 5. */
+  retryAfterSeconds?: number;
+  /** Fastify logger option. Default: false (silent), the CLI turns it on. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export const COLLECTOR_DEFAULTS = { bodyLimit: 64 * 1024 * 1024, retryAfterSeconds: 5 } as const;
+
+// google.rpc.Code values used in OTLP error bodies.
+const RPC_CODE: Record<number, number> = { 400: 3, 413: 8, 415: 3, 503: 14 };
+const REJECTION_SAMPLE = 5;
+
+/** The OTLP/HTTP receiver as a Fastify instance; `listen` is the caller's business. */
+export function buildCollector(opts: CollectorOptions): FastifyInstance {
+  const o = { ...COLLECTOR_DEFAULTS, ...opts };
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit });
+  const { store } = o;
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.post('/v1/logs', async (request, reply) => {
+    const records = decodeOtlpJson(request.body);
+    const accepted: AuditEvent[] = [];
+    const problems: string[] = [];
+    for (const record of records) {
+      const result = validateAuditEvent(fromLogRecord(record));
+      if (result.ok) accepted.push(result.event);
+      else if (problems.length < REJECTION_SAMPLE) problems.push(result.problems.join(', '));
+    }
+    let rejected = records.length - accepted.length;
+    let stored;
+    try {
+      stored = await store.insert(accepted);
+    } catch (err) {
+      throw new CollectorError('AUDIT_ERR_STORE_UNAVAILABLE', undefined, err);
+    }
+    // Nothing is acknowledged that is not stored: a retryable failure fails the whole
+    // request, and the client's retry is harmless because every write is create-only.
+    const retryable = stored.failed.filter((f) => f.retryable);
+    if (retryable.length > 0) {
+      request.log.warn({ failed: retryable.length, first: retryable[0]?.reason }, 'store refused items; asking the client to retry');
+      throw new CollectorError('AUDIT_ERR_STORE_UNAVAILABLE');
+    }
+    for (const f of stored.failed) {
+      rejected += 1;
+      if (problems.length < REJECTION_SAMPLE) problems.push(`${f.id}: ${f.reason}`);
+    }
+    request.log.info({ received: records.length, created: stored.created, duplicates: stored.duplicates, rejected }, 'logs batch');
+    reply.header('content-type', 'application/json');
+    if (rejected === 0) return {};
+    return { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: problems.join('; ') } };
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error instanceof CollectorError ? error.statusCode : mapFastifyError(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 503) reply.header('retry-after', String(o.retryAfterSeconds));
+    const message = status === 503 ? 'the audit store is unavailable; retry later' : error.message;
+    // OTLP/HTTP: failures carry a google.rpc.Status in the request's encoding.
+    reply.status(status).header('content-type', 'application/json').send({ code: RPC_CODE[status] ?? 2, message });
+  });
+
+  return app;
+}
+
+function mapFastifyError(error: { statusCode?: number; code?: string }): number {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 413;
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 415;
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return error.statusCode;
+  return 500;
+}

@@ -1,0 +1,24 @@
+/**
+ * The collector's error catalogue: stable codes with their HTTP status. OTLP clients
+ * retry 429, 502, 503 and 504 (the OTLP/HTTP specification), so only store trouble
+ * maps onto those; everything the sender must fix is a 4xx it will not retry.
+ */
+export const COLLECTOR_ERRORS = {
+  AUDIT_ERR_BAD_REQUEST: { status: 400, message: 'the request body is not a valid OTLP logs request' },
+  AUDIT_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type' },
+  AUDIT_ERR_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the limit' },
+  AUDIT_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the audit store is unavailable; retry later' },
+} as const;
+export type CollectorErrorCode = keyof typeof COLLECTOR_ERRORS;
+
+export class CollectorError extends Error {
+  readonly code: CollectorErrorCode;
+  readonly statusCode: number;
+
+  constructor(code: CollectorErrorCode, message: string = COLLECTOR_ERRORS[code].message, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'CollectorError';
+    this.code = code;
+    this.statusCode = COLLECTOR_ERRORS[code].status;
+  }
+}

@@ -1,0 +1,81 @@
+import type { ReceivedLogRecord } from '@otel-audit/contract';
+import { CollectorError } from '../errors.js';
+
+/**
+ * Decodes an OTLP/JSON ExportLogsServiceRequest (opentelemetry-proto, JSON mapping:
+ * lowerCamelCase keys, 64-bit integers as decimal strings or numbers, unknown fields
+ * ignored). A body whose structure is wrong is a 400; a single odd value inside a
+ * record is left undefined and the contract validation names the field instead.
+ */
+export function decodeOtlpJson(body: unknown): ReceivedLogRecord[] {
+  if (!isObject(body)) throw bad('body must be a JSON object');
+  const records: ReceivedLogRecord[] = [];
+  for (const [i, rl] of listAt(body, 'resourceLogs', 'resourceLogs').entries()) {
+    const resource = isObject(rl.resource) ? keyValues(rl.resource.attributes) : {};
+    const serviceName = typeof resource['service.name'] === 'string' ? resource['service.name'] : undefined;
+    for (const [j, sl] of listAt(rl, 'scopeLogs', `resourceLogs[${i}].scopeLogs`).entries()) {
+      for (const lr of listAt(sl, 'logRecords', `resourceLogs[${i}].scopeLogs[${j}].logRecords`)) {
+        records.push({
+          eventName: typeof lr.eventName === 'string' ? lr.eventName : undefined,
+          timestamp: nanosToMillis(lr.timeUnixNano),
+          observedTimestamp: nanosToMillis(lr.observedTimeUnixNano),
+          body: anyValue(lr.body),
+          attributes: keyValues(lr.attributes),
+          serviceName,
+        });
+      }
+    }
+  }
+  return records;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function bad(message: string): CollectorError {
+  return new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid OTLP/JSON logs request: ${message}`);
+}
+
+/** An absent list is empty (proto3 default); a list of the wrong shape is an error. */
+function listAt(parent: Obj, key: string, path: string): Obj[] {
+  const value = parent[key];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every(isObject)) throw bad(`${path} must be an array of objects`);
+  return value;
+}
+
+function keyValues(list: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!Array.isArray(list)) return out;
+  for (const kv of list) {
+    if (isObject(kv) && typeof kv.key === 'string') out[kv.key] = anyValue(kv.value);
+  }
+  return out;
+}
+
+function anyValue(v: unknown): unknown {
+  if (!isObject(v)) return undefined;
+  if ('stringValue' in v) return v.stringValue;
+  if ('boolValue' in v) return v.boolValue;
+  if ('intValue' in v) {
+    const n = Number(v.intValue);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  if ('doubleValue' in v) return typeof v.doubleValue === 'number' ? v.doubleValue : Number(v.doubleValue);
+  if ('arrayValue' in v) {
+    const values = isObject(v.arrayValue) && Array.isArray(v.arrayValue.values) ? v.arrayValue.values : [];
+    return values.map(anyValue);
+  }
+  if ('kvlistValue' in v) return isObject(v.kvlistValue) ? keyValues(v.kvlistValue.values) : {};
+  if ('bytesValue' in v) return v.bytesValue;
+  return undefined;
+}
+
+function nanosToMillis(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.floor(v / 1e6) : undefined;
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return Number(BigInt(v) / 1_000_000n);
+  return undefined;
+}

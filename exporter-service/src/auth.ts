@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ExportError } from './errors.js';
+
+/** Who is asking, from a verified token. Scopes are decided from this on the server. */
+export interface Caller {
+  id: string;
+  name?: string | undefined;
+  workspaces: string[];
+  permissions: string[];
+  superAdmin: boolean;
+}
+
+/** Claim names; the defaults are settled, deployments with another IdP can rename. */
+export interface ClaimNames {
+  sub: string;
+  name: string;
+  workspaces: string;
+  permissions: string;
+  superAdmin: string;
+}
+export const DEFAULT_CLAIMS: ClaimNames = {
+  sub: 'sub',
+  name: 'name',
+  workspaces: 'workspaces',
+  permissions: 'permissions',
+  superAdmin: 'super_admin',
+};
+
+export interface AuthOptions {
+  /** HS256 shared secret. One of `secret` or `jwksUrl` is required. */
+  secret?: string | undefined;
+  /** RS256/ES256 keys from a JWKS endpoint (the identity provider's). */
+  jwksUrl?: string | undefined;
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  claims?: Partial<ClaimNames>;
+}
+
+export type Authenticator = (authorization: string | undefined) => Promise<Caller>;
+
+export function createAuthenticator(opts: AuthOptions): Authenticator {
+  const claims = { ...DEFAULT_CLAIMS, ...opts.claims };
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (opts.jwksUrl) {
+    key = createRemoteJWKSet(new URL(opts.jwksUrl));
+    algorithms = ['RS256', 'ES256'];
+  } else if (opts.secret) {
+    key = new TextEncoder().encode(opts.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('authentication needs AUDIT_JWT_SECRET or AUDIT_JWKS_URL');
+  }
+  return async (authorization) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match) throw new ExportError('AUDIT_ERR_UNAUTHENTICATED');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, key as Uint8Array, {
+        algorithms,
+        ...(opts.issuer ? { issuer: opts.issuer } : {}),
+        ...(opts.audience ? { audience: opts.audience } : {}),
+      }));
+    } catch {
+      // No detail to the client: why a token failed is useful to an attacker only.
+      throw new ExportError('AUDIT_ERR_UNAUTHENTICATED', 'the bearer token is invalid or expired');
+    }
+    const sub = payload[claims.sub];
+    if (typeof sub !== 'string' || sub === '') throw new ExportError('AUDIT_ERR_UNAUTHENTICATED', 'the token has no subject');
+    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    const name = payload[claims.name];
+    return {
+      id: sub,
+      name: typeof name === 'string' ? name : undefined,
+      workspaces: strings(payload[claims.workspaces]),
+      permissions: strings(payload[claims.permissions]),
+      superAdmin: payload[claims.superAdmin] === true,
+    };
+  };
+}
+
+export const DEV_SECRET_FILE = 'dev-jwt-secret';
+
+/**
+ * The local development signing secret: created once under the data dir (mode 0600) so
+ * that `otel-audit token` and a running service agree without any set-up. Production
+ * sets AUDIT_JWT_SECRET or AUDIT_JWKS_URL instead.
+ */
+export function loadOrCreateDevSecret(dataDir: string): string {
+  const file = join(dataDir, DEV_SECRET_FILE);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    try {
+      writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+      return secret;
+    } catch {
+      // Another process created it first: use theirs.
+      return readFileSync(file, 'utf8').trim();
+    }
+  }
+}
+
+export interface TokenClaims {
+  sub: string;
+  name?: string | undefined;
+  workspaces?: string[];
+  permissions?: string[];
+  superAdmin?: boolean;
+  /** Lifetime, in jose's notation. Default: `8h`. */
+  expiresIn?: string;
+}
+
+/** Signs an HS256 token with the default claim names (development and tests). */
+export async function signToken(secret: string, claims: TokenClaims): Promise<string> {
+  return new SignJWT({
+    ...(claims.name ? { name: claims.name } : {}),
+    workspaces: claims.workspaces ?? [],
+    permissions: claims.permissions ?? [],
+    super_admin: claims.superAdmin ?? false,
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(claims.expiresIn ?? '8h')
+    .sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,21 @@
+/** The export service's error catalogue: stable codes, their HTTP status and a default message. */
+export const EXPORT_ERRORS = {
+  AUDIT_ERR_UNAUTHENTICATED: { status: 401, message: 'a valid bearer token is required' },
+  AUDIT_ERR_SCOPE_FORBIDDEN: { status: 403, message: 'you are not allowed to see this scope' },
+  AUDIT_ERR_INVALID_QUERY: { status: 400, message: 'invalid query parameters' },
+  AUDIT_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the audit store is unavailable; retry later' },
+  AUDIT_ERR_INTERNAL: { status: 500, message: 'internal error' },
+} as const;
+export type ExportErrorCode = keyof typeof EXPORT_ERRORS;
+
+export class ExportError extends Error {
+  readonly code: ExportErrorCode;
+  readonly statusCode: number;
+
+  constructor(code: ExportErrorCode, message: string = EXPORT_ERRORS[code].message) {
+    super(message);
+    this.name = 'ExportError';
+    this.code = code;
+    this.statusCode = EXPORT_ERRORS[code].status;
+  }
+}

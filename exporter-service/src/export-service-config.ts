@@ -1,0 +1,47 @@
+import { intFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
+import { loadOrCreateDevSecret, type AuthOptions } from './auth.js';
+
+export interface ExportServiceConfig {
+  host: string;
+  port: number;
+  auth: AuthOptions;
+  /** True when tokens are checked against the local development secret. */
+  devSecret: boolean;
+  store: StoreConfig;
+}
+
+/**
+ * Reads and validates the export service's environment: `AUDIT_EXPORT_HOST` (default
+ * 127.0.0.1), `AUDIT_EXPORT_PORT` (8080), `AUDIT_JWT_SECRET` or `AUDIT_JWKS_URL` (neither:
+ * the development secret under `AUDIT_DATA_DIR`), `AUDIT_JWT_ISSUER`, `AUDIT_JWT_AUDIENCE`.
+ */
+export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportServiceConfig {
+  const store = storeConfigFromEnv(env);
+  const jwksUrl = env.AUDIT_JWKS_URL?.trim() || undefined;
+  if (jwksUrl) {
+    try {
+      new URL(jwksUrl);
+    } catch {
+      throw new Error(`AUDIT_JWKS_URL is not a URL: ${JSON.stringify(jwksUrl)}`);
+    }
+  }
+  let secret = env.AUDIT_JWT_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) {
+    // HS256 with a short secret can be brute-forced offline from any one token.
+    throw new Error('AUDIT_JWT_SECRET must be at least 32 characters');
+  }
+  const devSecret = !secret && !jwksUrl;
+  if (devSecret) secret = loadOrCreateDevSecret(store.dataDir);
+  return {
+    host: env.AUDIT_EXPORT_HOST?.trim() || '127.0.0.1',
+    port: intFromEnv(env, 'AUDIT_EXPORT_PORT', 8080, 0, 65535),
+    auth: {
+      secret,
+      jwksUrl,
+      issuer: env.AUDIT_JWT_ISSUER || undefined,
+      audience: env.AUDIT_JWT_AUDIENCE || undefined,
+    },
+    devSecret,
+    store,
+  };
+}
