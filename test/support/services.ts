@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ElasticsearchStore, SqliteStore, type AuditStore } from '@otel-audit/store';
+import type { ElasticsearchForTests } from './elasticsearch.js';
+
+/** Listens on a port the OS picks, on loopback; returns the base URL. */
+export async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+}
+
+export interface StorePair {
+  kind: 'sqlite' | 'elasticsearch';
+  /** What the collector writes with (the writer user on Elasticsearch). */
+  writer: AuditStore;
+  /** What the export service reads with (the reader user on Elasticsearch). */
+  reader: AuditStore;
+  close(): Promise<void>;
+}
+
+/** A real SQLite file in a fresh temporary folder. */
+export async function sqliteStores(): Promise<StorePair> {
+  const dir = mkdtempSync(join(tmpdir(), 'otel-audit-sqlite-'));
+  const store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
+  await store.init();
+  return {
+    kind: 'sqlite',
+    writer: store,
+    reader: store,
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The run's Elasticsearch node, template installed by the admin user, least privilege after that. */
+export async function elasticsearchStores(es: ElasticsearchForTests): Promise<StorePair> {
+  const admin = new ElasticsearchStore({ url: es.url, ...es.admin });
+  await admin.init();
+  await admin.close();
+  const writer = new ElasticsearchStore({ url: es.url, ...es.writer, installTemplate: false });
+  const reader = new ElasticsearchStore({ url: es.url, ...es.reader, installTemplate: false });
+  return {
+    kind: 'elasticsearch',
+    writer,
+    reader,
+    async close() {
+      await writer.close();
+      await reader.close();
+    },
+  };
+}
+
+/**
+ * Tests share one node and one set of daily indices; each test records events on a day
+ * of its own (per process and call, so parallel forks differ too) and queries that day
+ * only, so tests cannot see each other's data.
+ */
+let dayCounter = 0;
+export function isolatedDay(): Date {
+  dayCounter += 1;
+  const day = (process.pid * 101 + dayCounter * 7) % 36_500;
+  return new Date(Date.UTC(1990, 0, 1) + day * 86_400_000);
+}
+
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
