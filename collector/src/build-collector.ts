@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { fromLogRecord, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
 import type { AuditStore } from '@otel-audit/store';
@@ -25,6 +27,21 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
   const o = { ...COLLECTOR_DEFAULTS, ...opts };
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit });
   const { store } = o;
+
+  // Only the encodings we speak: anything else is a 415, not a guess.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    decodeBody(request.headers['content-encoding'], body as Buffer, o.bodyLimit).then(
+      (raw) => {
+        try {
+          done(null, JSON.parse(raw.toString('utf8')));
+        } catch (err) {
+          done(new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid JSON: ${(err as Error).message}`), undefined);
+        }
+      },
+      (err: Error) => done(err, undefined),
+    );
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -71,6 +88,26 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
   });
 
   return app;
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Undoes `Content-Encoding`. The inflated size is capped while inflating
+ * (`maxOutputLength`), so a gzip bomb is refused after at most `limit` bytes of work.
+ */
+async function decodeBody(encoding: string | string[] | undefined, body: Buffer, limit: number): Promise<Buffer> {
+  const enc = String(encoding ?? 'identity').trim().toLowerCase();
+  if (enc === 'identity' || enc === '') return body;
+  if (enc !== 'gzip') throw new CollectorError('AUDIT_ERR_UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Encoding ${JSON.stringify(enc)}; use gzip or none`);
+  try {
+    return await gunzipAsync(body, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+      throw new CollectorError('AUDIT_ERR_BODY_TOO_LARGE', `the body inflates to more than ${limit} bytes`);
+    }
+    throw new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid gzip body: ${(err as Error).message}`);
+  }
 }
 
 function mapFastifyError(error: { statusCode?: number; code?: string }): number {

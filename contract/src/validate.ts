@@ -13,9 +13,15 @@ export function validateAuditEvent(value: unknown, maxProblems = 5): ValidationR
     // TypeBox reports an extra property twice: once as `schema is false` on the
     // property itself, once on the parent. Keep the readable one.
     if (error.keyword === 'boolean') continue;
-    const path = error.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(event)';
-    problems.push(`${path}: ${error.message}`);
+    const path = error.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const missing = error.keyword === 'required' ? (error.params as { requiredProperties?: string[] }).requiredProperties : undefined;
+    if (missing) {
+      // "actor.id: is required" names the field a developer has to add.
+      for (const name of missing) problems.push(`${path ? `${path}.` : ''}${name}: is required`);
+    } else {
+      problems.push(`${path || '(event)'}: ${error.message}`);
+    }
     if (problems.length >= maxProblems) break;
   }
-  return { ok: false, problems: problems.length > 0 ? problems : ['(event): invalid'] };
+  return { ok: false, problems: problems.length > 0 ? problems.slice(0, maxProblems) : ['(event): invalid'] };
 }

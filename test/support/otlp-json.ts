@@ -1,0 +1,44 @@
+import { toLogRecord, type AuditEvent } from '@otel-audit/contract';
+import { v7 as uuidv7 } from 'uuid';
+
+/** An OTLP/JSON ExportLogsServiceRequest for these events, in the shape the spec gives. */
+export function otlpJsonBody(events: Array<Record<string, unknown>>, serviceName = 'test-app'): string {
+  const anyValue = (v: unknown): unknown => {
+    if (typeof v === 'string') return { stringValue: v };
+    if (typeof v === 'boolean') return { boolValue: v };
+    if (typeof v === 'number') return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
+    if (Array.isArray(v)) return { arrayValue: { values: v.map(anyValue) } };
+    return { stringValue: JSON.stringify(v) };
+  };
+  const logRecords = events.map((e) => {
+    const r = toLogRecord(e as AuditEvent);
+    return {
+      timeUnixNano: String(BigInt(r.timestamp) * 1_000_000n),
+      severityNumber: r.severityNumber,
+      severityText: r.severityText,
+      eventName: r.eventName,
+      ...(r.body !== undefined ? { body: { stringValue: r.body } } : {}),
+      attributes: Object.entries(r.attributes).map(([key, value]) => ({ key, value: anyValue(value) })),
+    };
+  });
+  return JSON.stringify({
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: serviceName } }] },
+        scopeLogs: [{ scope: { name: 'test' }, logRecords }],
+      },
+    ],
+  });
+}
+
+export function validEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    id: uuidv7(),
+    time: new Date().toISOString(),
+    action: 'auth.login',
+    category: 'authentication',
+    outcome: 'success',
+    actor: { id: 'u-alice', name: 'Alice', type: 'user' },
+    ...overrides,
+  };
+}
