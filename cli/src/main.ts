@@ -40,24 +40,25 @@ function closeOnSignal(apps: FastifyInstance[], store: AuditStore): void {
   process.once('SIGINT', () => void close('SIGINT'));
 }
 
-async function startCollector(store: AuditStore) {
-  const config = collectorConfigFromEnv();
+async function startCollector(store: AuditStore, config = collectorConfigFromEnv()) {
   const app = buildCollector({ store, bodyLimit: config.bodyLimit, logger: logger() });
   await app.listen({ host: config.host, port: config.port });
   return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}` };
 }
 
-async function startExportService(store: AuditStore) {
-  const config = exportServiceConfigFromEnv();
+async function startExportService(store: AuditStore, config = exportServiceConfigFromEnv()) {
   const app = buildExportService({ store, auth: config.auth, logger: logger() });
   await app.listen({ host: config.host, port: config.port });
   return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}`, config };
 }
 
 async function start(): Promise<void> {
-  const store = await openStore();
-  const collector = await startCollector(store);
-  const exporter = await startExportService(store);
+  // Every setting is checked before anything is opened: a typo fails in milliseconds.
+  const collectorConfig = collectorConfigFromEnv();
+  const exportConfig = exportServiceConfigFromEnv();
+  const store = await openStore(collectorConfig.store);
+  const collector = await startCollector(store, collectorConfig);
+  const exporter = await startExportService(store, exportConfig);
   closeOnSignal([collector.app, exporter.app], store);
   const tokenHint = exporter.config.devSecret
     ? 'npx otel-audit token --sub alice --name Alice --permission users:view --permission security-logs:view'
@@ -111,15 +112,18 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start();
     case 'collector': {
-      const store = await openStore();
-      const { app, url } = await startCollector(store);
+      const config = collectorConfigFromEnv();
+      const store = await openStore(config.store);
+      const { app, url } = await startCollector(store, config);
       closeOnSignal([app], store);
       app.log.info(`collector listening on ${url}, storing in ${store.description}`);
       return;
     }
     case 'export-service': {
-      const store = createStore(storeConfigFromEnv());
-      const { app, url } = await startExportService(store);
+      const config = exportServiceConfigFromEnv();
+      // Not openStore(): the export service's user may only read, so it installs nothing.
+      const store = createStore(config.store);
+      const { app, url } = await startExportService(store, config);
       closeOnSignal([app], store);
       app.log.info(`export service listening on ${url}, reading ${store.description}`);
       return;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCollector, collectorConfigFromEnv } from '@otel-audit/collector';
-import { ElasticsearchStore, SqliteStore, type AuditEvent } from '@otel-audit/store';
+import type { AuditEvent } from '@otel-audit/contract';
+import { ElasticsearchStore, SqliteStore } from '@otel-audit/store';
 import { otlpJsonBody, validEvent } from '../../test/support/otlp-json.js';
 
 async function all(store: SqliteStore): Promise<AuditEvent[]> {

@@ -17,18 +17,22 @@ export interface StorePair {
   writer: AuditStore;
   /** What the export service reads with (the reader user on Elasticsearch). */
   reader: AuditStore;
+  /** Another reader of the same data, with a small page size to cross page boundaries. */
+  readerWithPageSize(pageSize: number): AuditStore;
   close(): Promise<void>;
 }
 
 /** A real SQLite file in a fresh temporary folder. */
 export async function sqliteStores(): Promise<StorePair> {
   const dir = mkdtempSync(join(tmpdir(), 'otel-audit-sqlite-'));
-  const store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
+  const path = join(dir, 'audit.sqlite');
+  const store = new SqliteStore({ path });
   await store.init();
   return {
     kind: 'sqlite',
     writer: store,
     reader: store,
+    readerWithPageSize: (pageSize) => new SqliteStore({ path, pageSize }),
     async close() {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -47,6 +51,7 @@ export async function elasticsearchStores(es: ElasticsearchForTests): Promise<St
     kind: 'elasticsearch',
     writer,
     reader,
+    readerWithPageSize: (pageSize) => new ElasticsearchStore({ url: es.url, ...es.reader, installTemplate: false, pageSize }),
     async close() {
       await writer.close();
       await reader.close();

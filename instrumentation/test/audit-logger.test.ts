@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCollector } from '@otel-audit/collector';
+import type { AuditEvent } from '@otel-audit/contract';
+import { AuditError, createAuditLogger } from '@otel-audit/instrumentation';
+import { SqliteStore } from '@otel-audit/store';
+import { listen } from '../../test/support/services.js';
+
+const actor = { id: 'u-alice', type: 'user' as const };
+
+let refusing: Server;
+let refusingUrl: string;
+beforeAll(async () => {
+  // A real server that refuses every batch as malformed (400: not retryable).
+  refusing = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(400, { 'content-type': 'application/json' }).end('{"code":3,"message":"no"}'));
+  });
+  await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+  refusingUrl = `http://127.0.0.1:${(refusing.address() as { port: number }).port}`;
+});
+afterAll(() => new Promise((r) => refusing.close(r)));
+
+describe('record()', () => {
+  let audit: ReturnType<typeof createAuditLogger>;
+  beforeAll(() => {
+    audit = createAuditLogger({ serviceName: 'unit', endpoint: refusingUrl });
+  });
+  afterAll(() => audit.shutdown().catch(() => undefined));
+
+  it('returns a fresh UUIDv7 for each event, in time order', () => {
+    const a = audit.record({ action: 'auth.login', category: 'authentication', actor });
+    const b = audit.record({ action: 'auth.logout', category: 'session', actor });
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(b > a).toBe(true);
+  });
+
+  it('throws AUDIT_ERR_INVALID_EVENT naming each bad field', () => {
+    const attempt = (event: unknown) => {
+      try {
+        audit.record(event as never);
+      } catch (err) {
+        return err as AuditError;
+      }
+      throw new Error('record() accepted an invalid event');
+    };
+    const missing = attempt({ action: 'auth.login', category: 'authentication', actor: { type: 'user' } });
+    expect(missing).toBeInstanceOf(AuditError);
+    expect(missing.code).toBe('AUDIT_ERR_INVALID_EVENT');
+    expect(missing.details.problems).toEqual(['actor.id: is required']);
+    expect(attempt({ action: 'Login', category: 'authentication', actor }).message).toContain('action: must match pattern');
+    expect(attempt({ action: 'auth.login', category: 'nope', actor }).message).toContain('category');
+    const tooLongKey = attempt({ action: 'a.b', category: 'iam', actor, metadata: { ['k'.repeat(41)]: 'v' } });
+    expect(tooLongKey.message).toContain('metadata');
+    const tooManyKeys = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i]));
+    expect(attempt({ action: 'a.b', category: 'iam', actor, metadata: tooManyKeys }).message).toContain('metadata');
+    expect(attempt({ action: 'a.b', category: 'iam', actor, metadata: { k: 'v'.repeat(501) } }).message).toContain('metadata.k');
+    expect(attempt({ action: 'a.b', category: 'iam', actor, time: 'not a time' }).message).toContain('time');
+  });
+});
+
+describe('delivery', () => {
+
+  it('never throws from record() on delivery problems; flush() rejects with AUDIT_ERR_DELIVERY_FAILED', async () => {
+    const audit = createAuditLogger({ serviceName: 'unit', endpoint: refusingUrl });
+    expect(() => audit.record({ action: 'auth.login', category: 'authentication', actor })).not.toThrow();
+    const err = await audit.flush().then(
+      () => undefined,
+      (e: unknown) => e as AuditError,
+    );
+    expect(err?.code).toBe('AUDIT_ERR_DELIVERY_FAILED');
+    expect(err?.details.failedRecords).toBe(1);
+    await audit.shutdown().catch(() => undefined);
+  });
+
+  it('honours OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME when no options are given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-instr-'));
+    const store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
+    const collector = buildCollector({ store });
+    const url = await listen(collector);
+    const saved = { ...process.env };
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = url;
+    process.env.OTEL_SERVICE_NAME = 'from-env';
+    try {
+      const audit = createAuditLogger();
+      const id = audit.record({ action: 'auth.login', category: 'authentication', actor });
+      await audit.shutdown();
+      const stored: AuditEvent[] = [];
+      for await (const e of store.query({ from: new Date(0), to: new Date(Date.now() + 60_000) })) stored.push(e);
+      expect(stored.map((e) => [e.id, e.service?.name])).toEqual([[id, 'from-env']]);
+    } finally {
+      process.env = saved;
+      await collector.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

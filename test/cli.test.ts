@@ -1,0 +1,88 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '..');
+const cli = join(root, 'cli', 'bin', 'otel-audit.js');
+
+/** The README's quick start, as a user runs it: `otel-audit start`, the example app, a token, curl. */
+describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
+  let dataDir: string;
+  let child: ChildProcess;
+  let collectorUrl: string;
+  let exportUrl: string;
+  // The embedded default: no ELASTICSEARCH_URL, whatever the developer's shell has.
+  const env = () => ({ ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: dataDir, AUDIT_COLLECTOR_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_LOG_LEVEL: 'warn' });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'otel-audit-cli-'));
+    child = spawn(process.execPath, [cli, 'start'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    await new Promise<void>((resolveStart, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner within 20 s:\n${output}`)), 20_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const c = /collector \(OTLP\/HTTP\)\s+(http:\/\/\S+)\/v1\/logs/.exec(output);
+        const e = /export service\s+(http:\/\/\S+)/.exec(output);
+        if (c && e) {
+          collectorUrl = c[1]!;
+          exportUrl = e[1]!;
+          clearTimeout(timer);
+          resolveStart();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+    });
+  });
+
+  afterAll(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves /healthz on both ports', async () => {
+    expect(await (await fetch(`${collectorUrl}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${exportUrl}/healthz`)).json()).toEqual({ status: 'ok' });
+  });
+
+  it('runs the README example: record events, mint a token, download the CSV', async () => {
+    const example = await run(process.execPath, [join(root, 'examples', 'record-events.mjs')], {
+      env: { ...env(), OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl },
+    });
+    const ids = example.stdout.trim().split('\n').slice(1);
+    expect(ids).toHaveLength(5);
+    const token = (
+      await run(process.execPath, [cli, 'token', '--sub', 'alice', '--name', 'Alice', '--permission', 'users:view', '--permission', 'security-logs:view'], { env: env() })
+    ).stdout.trim();
+    const res = await fetch(`${exportUrl}/v1/exports/events.csv`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const rows = parse(await res.text(), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r['Event ID'])).toEqual(ids);
+    expect(rows.map((r) => r['Action'])).toEqual(['auth.login', 'auth.login', 'api_token.create', 'file.create', 'auth.logout']);
+  });
+
+  it('refuses a token without the permissions', async () => {
+    const token = (await run(process.execPath, [cli, 'token', '--sub', 'bob'], { env: env() })).stdout.trim();
+    const res = await fetch(`${exportUrl}/v1/exports/events.csv`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(403);
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('fails fast on bad configuration, naming the variable', async () => {
+    const err = await run(process.execPath, [cli, 'start'], { env: { ...env(), AUDIT_COLLECTOR_PORT: 'eighty' } }).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toContain('AUDIT_COLLECTOR_PORT must be an integer');
+  });
+});
