@@ -21,7 +21,8 @@ export function createStore(config: StoreConfig): AuditStore {
 /**
  * Reads the store settings every component shares from the environment:
  * `ELASTICSEARCH_URL`, `ELASTICSEARCH_USERNAME`, `ELASTICSEARCH_PASSWORD`,
- * `ELASTICSEARCH_API_KEY`, `AUDIT_DATA_DIR` (default `./data`).
+ * `ELASTICSEARCH_API_KEY`, `AUDIT_ES_INSTALL_TEMPLATE` (default true), `AUDIT_DATA_DIR`
+ * (default `./data`).
  */
 export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
   const url = env.ELASTICSEARCH_URL?.trim();
@@ -32,11 +33,16 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
       throw new Error(`ELASTICSEARCH_URL is not a URL: ${JSON.stringify(url)}`);
     }
   }
+  const install = env.AUDIT_ES_INSTALL_TEMPLATE?.trim() || 'true';
+  if (install !== 'true' && install !== 'false') {
+    throw new Error(`AUDIT_ES_INSTALL_TEMPLATE must be true or false, got ${JSON.stringify(install)}`);
+  }
   return {
     dataDir: env.AUDIT_DATA_DIR?.trim() || './data',
     elasticsearch: url
       ? {
           url,
+          installTemplate: install === 'true',
           ...(env.ELASTICSEARCH_USERNAME ? { username: env.ELASTICSEARCH_USERNAME } : {}),
           ...(env.ELASTICSEARCH_PASSWORD ? { password: env.ELASTICSEARCH_PASSWORD } : {}),
           ...(env.ELASTICSEARCH_API_KEY ? { apiKey: env.ELASTICSEARCH_API_KEY } : {}),

@@ -49,18 +49,30 @@ export class ElasticsearchStore implements AuditStore {
 
   async init(): Promise<void> {
     if (this.#opts.installTemplate === false) return;
-    await this.client.indices.putIndexTemplate({
-      name: TEMPLATE_NAME,
-      index_patterns: [`${INDEX_PREFIX}*`],
-      priority: 200,
-      template: {
-        // One replica where the cluster has room for it, none on a single node.
-        settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
-        mappings: EVENT_MAPPINGS as never,
-        aliases: { [READ_ALIAS]: {} },
-      },
-      _meta: { description: 'otel-audit events: one index per UTC day of event time' },
-    });
+    try {
+      await this.client.indices.putIndexTemplate({
+        name: TEMPLATE_NAME,
+        index_patterns: [`${INDEX_PREFIX}*`],
+        priority: 200,
+        template: {
+          // One replica where the cluster has room for it, none on a single node.
+          settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
+          mappings: EVENT_MAPPINGS as never,
+          aliases: { [READ_ALIAS]: {} },
+        },
+        _meta: { description: 'otel-audit events: one index per UTC day of event time' },
+      });
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 403) {
+        // Least privilege: the collector's user may only create documents.
+        throw new Error(
+          'this Elasticsearch user may not install the index template (it needs manage_index_templates): ' +
+            'run `otel-audit setup` once as the admin user, then start with AUDIT_ES_INSTALL_TEMPLATE=false',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 
   async insert(events: readonly AuditEvent[]): Promise<InsertResult> {

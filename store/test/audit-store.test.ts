@@ -1,7 +1,7 @@
 import { Client, errors } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@otel-audit/contract';
-import { indexFor } from '@otel-audit/store';
+import { ElasticsearchStore, indexFor } from '@otel-audit/store';
 import { elasticsearch } from '../../test/support/elasticsearch.js';
 import { elasticsearchStores, eventually, isolatedDay, sqliteStores, type StorePair } from '../../test/support/services.js';
 import { validEvent } from '../../test/support/otlp-json.js';
@@ -107,5 +107,13 @@ describe.skipIf(es === null)('Elasticsearch least privilege (real node, security
   it('the reader cannot write at all', async () => {
     expect(await status(reader.index({ index: indexFor(event.time), document: { message: 'x' } }))).toBe(403);
     expect(await status(reader.create({ index: indexFor(event.time), id: 'new', document: { message: 'x' } }))).toBe(403);
+  });
+});
+
+describe.skipIf(es === null)('Elasticsearch template installation', () => {
+  it('tells a writer without manage_index_templates what to do instead', async () => {
+    const store = new ElasticsearchStore({ url: es!.url, ...es!.writer });
+    await expect(store.init()).rejects.toThrow(/run `otel-audit setup` once as the admin user.*AUDIT_ES_INSTALL_TEMPLATE=false/);
+    await store.close();
   });
 });
