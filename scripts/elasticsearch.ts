@@ -53,15 +53,17 @@ export interface RunningElasticsearch {
 }
 
 /** Why Elasticsearch cannot run here, or undefined when it can. */
-export function unavailableReason(): string | undefined {
+export function unavailableReason(cacheDir = CACHE_DIR): string | undefined {
   if (!findJavaHome()) return `no JDK ${SUPPORTED_JDKS.join('/')} found (set ES_JAVA_HOME, or install one under /usr/lib/jvm)`;
-  if (spawnSync('mvn', ['-v'], { stdio: 'ignore' }).status !== 0) return 'Maven (mvn) is not on the PATH';
+  // Maven only fetches; once the distribution is unpacked it is not needed.
+  const unpacked = existsSync(join(cacheDir, `elasticsearch-${ES_VERSION}`, 'bin', 'elasticsearch'));
+  if (!unpacked && spawnSync('mvn', ['-v'], { stdio: 'ignore' }).status !== 0) return 'Maven (mvn) is not on the PATH';
   return undefined;
 }
 
 export function findJavaHome(): string | undefined {
   const explicit = process.env.ES_JAVA_HOME;
-  if (explicit) return explicit;
+  if (explicit) return existsSync(join(explicit, 'bin', 'java')) ? explicit : undefined;
   const candidates: { home: string; major: number }[] = [];
   const roots = process.env.JAVA_HOME ? [process.env.JAVA_HOME] : [];
   if (existsSync('/usr/lib/jvm')) roots.push(...readdirSync('/usr/lib/jvm').map((d) => join('/usr/lib/jvm', d)));

@@ -28,9 +28,9 @@ export default async function setup(project: TestProject) {
   }
   const reason = unavailableReason();
   if (reason) {
-    const line = `Elasticsearch suites skipped: ${reason}. Install a JDK 17 or 21 and Maven, or set ELASTICSEARCH_URL, to run them.`;
-    if (required) throw new Error(`${line} (CI=true or AUDIT_REQUIRE_ES=1: Elasticsearch is required)`);
-    console.log(`[otel-audit] ${line}`);
+    const fix = 'Install a JDK 17 or 21 and Maven, or set ELASTICSEARCH_URL';
+    if (required) throw new Error(`Elasticsearch is required here (CI=true or AUDIT_REQUIRE_ES=1) but cannot run: ${reason}. ${fix}.`);
+    console.log(`[otel-audit] Elasticsearch suites skipped: ${reason}. ${fix} to run them.`);
     project.provide('elasticsearch', null);
     return;
   }
