@@ -98,6 +98,8 @@ const callerFields = {
   resource: Type.Optional(ResourceSchema),
   changes: Type.Optional(Type.Array(ChangeSchema, { maxItems: 200 })),
   request: Type.Optional(RequestRefSchema),
+  /** The HTTP request (or job) that caused the event, to join with application logs. */
+  correlationId: Type.Optional(text(256)),
   message: Type.Optional(text(4096)),
   metadata: Type.Optional(MetadataSchema),
 };
@@ -121,9 +123,11 @@ export type AuditResource = NonNullable<AuditEvent['resource']>;
 export type AuditChange = NonNullable<AuditEvent['changes']>[number];
 
 /** What an application passes to `record()`. */
-export type AuditEventInput = Omit<AuditEvent, 'id' | 'time' | 'outcome' | 'service'> & {
+export type AuditEventInput = Omit<AuditEvent, 'id' | 'time' | 'outcome' | 'service' | 'category'> & {
   /** When it happened. Default: now. */
   time?: Date | string;
   /** Default: `success`. */
   outcome?: AuditOutcome;
+  /** Default: the catalogue's category for a catalogued action; required for any other action. */
+  category?: AuditCategory;
 };

@@ -30,3 +30,5 @@ export type { AttributeValue, Attributes, AuditLogRecord, ReceivedLogRecord } fr
 export { ecsCategorization } from './ecs.js';
 export { EXPORT_COLUMNS, exportRow } from './export-columns.js';
 export type { ExportColumnKey } from './export-columns.js';
+export { AUDIT_ACTIONS, actionDefinition, catalogueMarkdownTable } from './action-catalogue.js';
+export type { ActionDefinition, KnownAuditAction } from './action-catalogue.js';

@@ -33,6 +33,7 @@ export const ATTR = {
   changes: 'audit.changes',
   requestId: 'audit.request.id',
   requestParentId: 'audit.request.parent_id',
+  correlationId: 'audit.correlation_id',
   metadataPrefix: 'audit.metadata.',
 } as const;
 
@@ -78,6 +79,7 @@ export function toLogRecord(event: AuditEvent): AuditLogRecord {
   if (event.changes) put(ATTR.changes, JSON.stringify(event.changes));
   put(ATTR.requestId, event.request?.id);
   put(ATTR.requestParentId, event.request?.parentId);
+  put(ATTR.correlationId, event.correlationId);
   for (const [key, value] of Object.entries(event.metadata ?? {})) put(ATTR.metadataPrefix + key, value);
   const failed = event.outcome === 'failure';
   return {
@@ -151,6 +153,7 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
     }),
     changes,
     request: obj({ id: get(ATTR.requestId), parentId: get(ATTR.requestParentId) }),
+    correlationId: get(ATTR.correlationId),
     message: record.body,
     metadata: obj(metadata),
     service: obj({ name: record.serviceName }),

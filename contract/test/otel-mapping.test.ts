@@ -15,6 +15,7 @@ const full: AuditEvent = {
   resource: { type: 'group', id: 'g-1', name: 'Auditors', href: 'https://app.example/groups/g-1' },
   changes: [{ field: 'permissions', from: null, to: ['security-logs:view'] }],
   request: { id: 'r-2', parentId: 'r-1' },
+  correlationId: 'req-77',
   message: 'Permission change refused',
   metadata: { attempt: 2, viaApi: true, note: 'x' },
   service: { name: 'billing' },

@@ -1,108 +1,264 @@
-import type { SeverityNumber } from '@opentelemetry/api-logs';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { logs, type Logger, type LoggerProvider as ApiLoggerProvider, type SeverityNumber } from '@opentelemetry/api-logs';
+import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import {
-  BatchLogRecordProcessor,
-  LoggerProvider,
-  type LogRecordExporter,
-  type ReadableLogRecord,
-} from '@opentelemetry/sdk-logs';
-import { toLogRecord, validateAuditEvent, type AuditEvent, type AuditEventInput } from '@otel-audit/contract';
+  actionDefinition,
+  toLogRecord,
+  validateAuditEvent,
+  type AuditEvent,
+  type AuditEventInput,
+} from '@otel-audit/contract';
 import { v7 as uuidv7 } from 'uuid';
 import { AuditError } from './errors.js';
+import { DeliveryProcessor, type DeliveryStats } from './internal/delivery-processor.js';
+import { MemoryQueue } from './internal/delivery-queue.js';
+import { DiskSpool, type FsyncPolicy } from './internal/disk-spool.js';
+import { DEFAULT_REDACT, redact } from './internal/redact.js';
+import { currentAuditContext } from './request-context.js';
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+export interface SpoolOptions {
+  /** Folder of the spool; one live process per folder. */
+  dir: string;
+  /**
+   * When appended records reach the disk itself. A process crash loses nothing under
+   * any policy (each record is written to the OS before `record()` returns); this only
+   * matters for a machine crash or power cut.
+   * - `always`: fsync every record (slowest; nothing recorded is lost).
+   * - `interval`: fsync every `fsyncIntervalMillis` (default; up to that window lost).
+   * - `never`: leave it to the OS.
+   */
+  fsync?: FsyncPolicy;
+  /** Default: 1000 ms. */
+  fsyncIntervalMillis?: number;
+  /** Default: 8 MiB. */
+  segmentBytes?: number;
+}
 
 export interface AuditLoggerOptions {
   /** `service.name` of every record. Default: `OTEL_SERVICE_NAME`, else the SDK's default. */
   serviceName?: string;
   /**
    * The collector's base URL, like `OTEL_EXPORTER_OTLP_ENDPOINT`; `/v1/logs` is appended.
-   * Default: the standard `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`
-   * variables, else `http://localhost:4318`.
+   * Default: `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`, else
+   * `http://localhost:4318`.
    */
   endpoint?: string;
   /** Extra HTTP headers (e.g. a collector token). Default: `OTEL_EXPORTER_OTLP_(LOGS_)HEADERS`. */
   headers?: Record<string, string>;
-  /** Longest wait before a batch is sent. Default: 1000 ms. */
+  /** Default: `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`. */
+  protocol?: OtlpProtocol;
+  /** Default: `none`. */
+  compression?: 'gzip' | 'none';
+  /** At-least-once delivery: records are spooled to disk and replayed after a restart. Default: off. */
+  spool?: SpoolOptions;
+  /** Bounds of the queue (memory or spool); past them `record()` refuses. Default: 100 000 records. */
+  maxQueueRecords?: number;
+  /** Default: 64 MiB. */
+  maxQueueBytes?: number;
+  /** Default: 512. */
+  maxBatchSize?: number;
+  /** Longest wait before a partial batch is sent. Default: 1000 ms. */
   scheduledDelayMillis?: number;
+  /** One export attempt's time limit (the OTLP exporter retries inside it). Default: 10 000 ms. */
+  exportTimeoutMillis?: number;
+  /** First wait after a failed export; doubles up to `maxBackoffMillis`. Default: 1000 ms. */
+  initialBackoffMillis?: number;
+  /** Default: 30 000 ms. */
+  maxBackoffMillis?: number;
+  /** How long `recordAsync()` waits for room in a full queue. Default: 5000 ms. */
+  blockTimeoutMillis?: number;
+  /**
+   * `changes[].field` and `metadata` keys whose values are replaced by `[REDACTED]`.
+   * Default: password, passphrase, secret, token, api key, private key, credential,
+   * authorization, cookie.
+   */
+  redact?: RegExp;
+  /**
+   * `global`: emit through the LoggerProvider the application registered with the
+   * OpenTelemetry API; its processors and exporters deliver, so there is no spool and
+   * `stats()` counts only `recorded`. Default: `own` (our exporter and delivery queue).
+   */
+  loggerProvider?: 'own' | 'global';
 }
+
+type Defaulted = 'compression' | 'maxQueueRecords' | 'maxQueueBytes' | 'maxBatchSize' | 'scheduledDelayMillis' | 'exportTimeoutMillis' | 'initialBackoffMillis' | 'maxBackoffMillis' | 'blockTimeoutMillis' | 'loggerProvider';
+type ResolvedOptions = AuditLoggerOptions & Required<Pick<AuditLoggerOptions, Defaulted>> & typeof SPOOL_DEFAULTS;
+
+const SPOOL_DEFAULTS = { fsync: 'interval' as FsyncPolicy, fsyncIntervalMillis: 1000, segmentBytes: 8 * 1024 * 1024 };
+
+/** Every default in one place; documented on `AuditLoggerOptions` and `SpoolOptions`. */
+export const AUDIT_LOGGER_DEFAULTS: Required<Pick<AuditLoggerOptions, Defaulted>> & typeof SPOOL_DEFAULTS = {
+  ...SPOOL_DEFAULTS,
+  compression: 'none',
+  maxQueueRecords: 100_000,
+  maxQueueBytes: 64 * 1024 * 1024,
+  maxBatchSize: 512,
+  scheduledDelayMillis: 1000,
+  exportTimeoutMillis: 10_000,
+  initialBackoffMillis: 1000,
+  maxBackoffMillis: 30_000,
+  blockTimeoutMillis: 5000,
+  loggerProvider: 'own',
+};
 
 export interface AuditLogger {
-  /** Validates the event, gives it a UUIDv7 id and queues it; returns the id. */
+  /**
+   * Validates the event, fills defaults (id, time, outcome, the catalogue's category and
+   * message, the request context) and queues it; returns the id. Throws only for an
+   * invalid event or a full queue, never because of delivery.
+   */
   record(event: AuditEventInput): string;
-  /** Resolves when every record so far was acknowledged by the collector; rejects otherwise. */
-  flush(): Promise<void>;
-  /** Flushes, then releases the exporter. */
-  shutdown(): Promise<void>;
+  /** Like `record()`, but waits up to `blockTimeoutMillis` for room in a full queue. */
+  recordAsync(event: AuditEventInput): Promise<string>;
+  /** Resolves when every record so far was acknowledged by the collector; rejects on a failed export. */
+  flush(options?: { timeoutMillis?: number }): Promise<void>;
+  /** Flushes (up to `timeoutMillis`, default 30 s), then releases the exporter and the spool. */
+  shutdown(options?: { timeoutMillis?: number }): Promise<void>;
+  /** Counts of recorded, acknowledged, retried, refused and pending records. */
+  stats(): DeliveryStats;
 }
 
-const SCOPE = '@otel-audit/instrumentation';
+const SCOPE = { name: '@otel-audit/instrumentation', version: '0.1.0' };
 
 export function createAuditLogger(options: AuditLoggerOptions = {}): AuditLogger {
-  const exporter = new OutcomeTrackingExporter(
-    new OTLPLogExporter({
-      ...(options.endpoint ? { url: new URL('v1/logs', withSlash(options.endpoint)).href } : {}),
-      ...(options.headers ? { headers: options.headers } : {}),
-    }),
-  );
-  let resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
-  if (options.serviceName) resource = resource.merge(resourceFromAttributes({ 'service.name': options.serviceName }));
-  const provider = new LoggerProvider({
-    resource,
-    processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: options.scheduledDelayMillis ?? 1000 })],
-  });
-  const logger = provider.getLogger(SCOPE);
+  const o: ResolvedOptions = { ...AUDIT_LOGGER_DEFAULTS, ...options };
+  const redactPattern = options.redact ?? DEFAULT_REDACT;
   let closed = false;
+  let recorded = 0;
 
-  const flush = async () => {
-    const failuresBefore = exporter.failures;
-    await provider.forceFlush();
-    if (exporter.failures !== failuresBefore) {
-      throw new AuditError(
-        'AUDIT_ERR_DELIVERY_FAILED',
-        `the collector did not acknowledge ${exporter.failedRecords} audit record(s): ${exporter.lastError?.message ?? 'export failed'}`,
-        { failedRecords: exporter.failedRecords },
-        exporter.lastError,
-      );
-    }
+  let resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
+  if (o.serviceName) resource = resource.merge(resourceFromAttributes({ 'service.name': o.serviceName }));
+
+  let logger: Logger;
+  let processor: DeliveryProcessor | undefined;
+  let provider: LoggerProvider | undefined;
+  let globalProvider: ApiLoggerProvider | undefined;
+  if (o.loggerProvider === 'global') {
+    if (o.spool) throw new Error('createAuditLogger: `spool` needs loggerProvider "own"; a global provider delivers with its own processors');
+    globalProvider = logs.getLoggerProvider();
+    logger = globalProvider.getLogger(SCOPE.name, SCOPE.version);
+  } else {
+    const queue = o.spool
+      ? new DiskSpool({
+          dir: o.spool.dir,
+          fsync: o.spool.fsync ?? o.fsync,
+          fsyncIntervalMillis: o.spool.fsyncIntervalMillis ?? o.fsyncIntervalMillis,
+          segmentBytes: o.spool.segmentBytes ?? o.segmentBytes,
+          maxRecords: o.maxQueueRecords,
+          maxBytes: o.maxQueueBytes,
+        })
+      : new MemoryQueue({ maxRecords: o.maxQueueRecords, maxBytes: o.maxQueueBytes });
+    processor = new DeliveryProcessor({
+      exporter: createExporter(o),
+      queue,
+      resource,
+      scope: SCOPE,
+      maxBatchSize: o.maxBatchSize,
+      scheduledDelayMillis: o.scheduledDelayMillis,
+      initialBackoffMillis: o.initialBackoffMillis,
+      maxBackoffMillis: o.maxBackoffMillis,
+    });
+    provider = new LoggerProvider({ resource, processors: [processor] });
+    logger = provider.getLogger(SCOPE.name, SCOPE.version);
+  }
+
+  const emit = (event: AuditEvent) => {
+    const log = toLogRecord(event);
+    logger.emit({
+      eventName: log.eventName,
+      timestamp: log.timestamp,
+      severityNumber: log.severityNumber as SeverityNumber,
+      severityText: log.severityText,
+      ...(log.body !== undefined ? { body: log.body } : {}),
+      attributes: log.attributes,
+    });
+    recorded += 1;
+    return event.id;
+  };
+
+  // The queue is checked before emitting: the SDK gives a processor no way to refuse.
+  const fits = (event: AuditEvent) => !processor || processor.hasRoom(JSON.stringify(event).length);
+  const queueFull = (event: AuditEvent) => {
+    processor?.countRefused();
+    return new AuditError('AUDIT_ERR_QUEUE_FULL', 'the audit delivery queue is full; the event was not recorded', {
+      action: event.action,
+      ...processor?.stats(),
+    });
   };
 
   return {
     record(input) {
       if (closed) throw new AuditError('AUDIT_ERR_SHUT_DOWN', 'record() called after shutdown()');
-      const event = buildEvent(input);
-      const log = toLogRecord(event);
-      logger.emit({
-        eventName: log.eventName,
-        timestamp: log.timestamp,
-        severityNumber: log.severityNumber as SeverityNumber,
-        severityText: log.severityText,
-        ...(log.body !== undefined ? { body: log.body } : {}),
-        attributes: log.attributes,
-      });
-      return event.id;
+      const event = buildEvent(input, redactPattern);
+      if (!fits(event)) throw queueFull(event);
+      return emit(event);
     },
-    flush,
-    async shutdown() {
+    async recordAsync(input) {
+      if (closed) throw new AuditError('AUDIT_ERR_SHUT_DOWN', 'recordAsync() called after shutdown()');
+      const event = buildEvent(input, redactPattern);
+      const deadline = Date.now() + o.blockTimeoutMillis;
+      while (!fits(event)) {
+        if (Date.now() >= deadline || closed) throw queueFull(event);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return emit(event);
+    },
+    async flush(opts) {
+      if (processor) return processor.flush(opts?.timeoutMillis);
+      await (globalProvider as { forceFlush?: () => Promise<void> } | undefined)?.forceFlush?.();
+    },
+    async shutdown(opts) {
       if (closed) return;
       closed = true;
       try {
-        await flush();
+        if (processor) await processor.flush(opts?.timeoutMillis ?? 30_000);
       } finally {
-        await provider.shutdown();
+        await provider?.shutdown();
       }
+    },
+    stats() {
+      return processor?.stats() ?? { recorded, acknowledged: 0, retried: 0, refused: 0, pending: 0, pendingBytes: 0, replayed: 0 };
     },
   };
 }
 
-function buildEvent(input: AuditEventInput): AuditEvent {
+function createExporter(o: ResolvedOptions) {
+  const protocol = o.protocol ?? protocolFromEnv();
+  const config = {
+    ...(o.endpoint ? { url: new URL('v1/logs', o.endpoint.endsWith('/') ? o.endpoint : `${o.endpoint}/`).href } : {}),
+    ...(o.headers ? { headers: o.headers } : {}),
+    compression: o.compression as never,
+    timeoutMillis: o.exportTimeoutMillis,
+  };
+  return protocol === 'http/json' ? new OTLPJsonLogExporter(config) : new OTLPProtoLogExporter(config);
+}
+
+function protocolFromEnv(): OtlpProtocol {
+  const raw = (process.env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL || process.env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf').trim();
+  if (raw === 'http/protobuf' || raw === 'http/json') return raw;
+  throw new Error(`OTEL_EXPORTER_OTLP_(LOGS_)PROTOCOL must be http/protobuf or http/json for otel-audit, got ${JSON.stringify(raw)}`);
+}
+
+function buildEvent(input: AuditEventInput, redactPattern: RegExp): AuditEvent {
+  const context = currentAuditContext();
+  const known = typeof input.action === 'string' ? actionDefinition(input.action) : undefined;
   const time = input.time === undefined ? new Date() : new Date(input.time);
-  const candidate = {
+  const client = { ...context?.client, ...input.client };
+  const candidate = stripUndefined({
     ...input,
     id: uuidv7(),
     time: Number.isNaN(time.getTime()) ? String(input.time) : time.toISOString(),
     outcome: input.outcome ?? 'success',
-  };
+    category: input.category ?? known?.category,
+    message: input.message ?? known?.message,
+    client: Object.keys(client).length > 0 ? client : undefined,
+    sessionId: input.sessionId ?? context?.sessionId,
+    correlationId: input.correlationId ?? context?.requestId,
+  });
   const result = validateAuditEvent(candidate);
   if (!result.ok) {
     throw new AuditError('AUDIT_ERR_INVALID_EVENT', `invalid audit event: ${result.problems.join('; ')}`, {
@@ -110,41 +266,9 @@ function buildEvent(input: AuditEventInput): AuditEvent {
       action: typeof input.action === 'string' ? input.action : undefined,
     });
   }
-  return result.event;
+  return redact(result.event, redactPattern);
 }
 
-function withSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
-}
-
-/**
- * The SDK's batch processor logs export failures through `diag` and moves on, so
- * `forceFlush()` resolves either way. This wrapper counts outcomes so that `flush()`
- * can tell the application whether its records were acknowledged.
- */
-class OutcomeTrackingExporter implements LogRecordExporter {
-  failures = 0;
-  failedRecords = 0;
-  lastError: Error | undefined;
-
-  constructor(private readonly inner: LogRecordExporter) {}
-
-  export(logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
-    this.inner.export(logs, (result) => {
-      if (result.code !== ExportResultCode.SUCCESS) {
-        this.failures += 1;
-        this.failedRecords += logs.length;
-        this.lastError = result.error ?? new Error('export failed');
-      }
-      resultCallback(result);
-    });
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
-
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -8,6 +8,10 @@ export const ERROR_CODES = {
   AUDIT_ERR_INVALID_EVENT: 'AUDIT_ERR_INVALID_EVENT',
   /** The collector did not acknowledge some records; `flush()` rejects with it. */
   AUDIT_ERR_DELIVERY_FAILED: 'AUDIT_ERR_DELIVERY_FAILED',
+  /** The delivery queue or spool is at its bounds: `record()` refuses, `recordAsync()` waited in vain. */
+  AUDIT_ERR_QUEUE_FULL: 'AUDIT_ERR_QUEUE_FULL',
+  /** Another live process owns the spool folder. */
+  AUDIT_ERR_SPOOL_LOCKED: 'AUDIT_ERR_SPOOL_LOCKED',
   /** `record()` after `shutdown()`. */
   AUDIT_ERR_SHUT_DOWN: 'AUDIT_ERR_SHUT_DOWN',
 } as const;

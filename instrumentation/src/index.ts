@@ -1,9 +1,21 @@
-export { createAuditLogger } from './create-audit-logger.js';
-export type { AuditLogger, AuditLoggerOptions } from './create-audit-logger.js';
+export { createAuditLogger, AUDIT_LOGGER_DEFAULTS } from './create-audit-logger.js';
+export type { AuditLogger, AuditLoggerOptions, OtlpProtocol, SpoolOptions } from './create-audit-logger.js';
+export type { DeliveryStats } from './internal/delivery-processor.js';
+export type { FsyncPolicy } from './internal/disk-spool.js';
 export { AuditError, ERROR_CODES } from './errors.js';
 export type { AuditErrorCode } from './errors.js';
-export { AUDIT_CATEGORIES, AUDIT_OUTCOMES, ACTOR_TYPES } from '@otel-audit/contract';
+export {
+  auditContextMiddleware,
+  auditContextPlugin,
+  contextFromRequest,
+  currentAuditContext,
+  runWithAuditContext,
+} from './request-context.js';
+export type { AuditContextOptions, AuditRequestContext } from './request-context.js';
+export { DEFAULT_REDACT, REDACTED } from './internal/redact.js';
+export { AUDIT_ACTIONS, AUDIT_CATEGORIES, AUDIT_OUTCOMES, ACTOR_TYPES, actionDefinition } from '@otel-audit/contract';
 export type {
+  ActionDefinition,
   AuditEvent,
   AuditEventInput,
   AuditCategory,
@@ -12,4 +24,5 @@ export type {
   Actor,
   AuditResource,
   AuditChange,
+  KnownAuditAction,
 } from '@otel-audit/contract';

@@ -72,7 +72,7 @@ describe('delivery', () => {
       (e: unknown) => e as AuditError,
     );
     expect(err?.code).toBe('AUDIT_ERR_DELIVERY_FAILED');
-    expect(err?.details.failedRecords).toBe(1);
+    expect(err?.details.pending).toBe(1);
     await audit.shutdown().catch(() => undefined);
   });
 

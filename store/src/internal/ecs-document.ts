@@ -53,6 +53,7 @@ export const EVENT_MAPPINGS = {
           properties: { type: keyword, id: keyword, name: { ...keyword, fields: { text } }, href: { type: 'keyword', index: false } },
         },
         request: { properties: { id: keyword, parent_id: keyword } },
+        correlation_id: keyword,
         changes: opaque,
         metadata: opaque,
       },
@@ -100,6 +101,7 @@ export function toDocument(e: AuditEvent): Doc {
       session: { id: e.sessionId },
       resource: e.resource && { type: e.resource.type, id: e.resource.id, name: e.resource.name, href: e.resource.href },
       request: { id: e.request?.id, parent_id: e.request?.parentId },
+      correlation_id: e.correlationId,
       metadata: e.metadata,
     },
   }) as Doc & { audit: Doc };
@@ -124,6 +126,7 @@ export function fromDocument(doc: Doc): AuditEvent {
     workspace: { id: s('organization.id'), name: s('organization.name') },
     resource: g('audit.resource'),
     request: { id: s('audit.request.id'), parentId: s('audit.request.parent_id') },
+    correlationId: s('audit.correlation_id'),
     message: s('message'),
     metadata: g('audit.metadata'),
     service: { name: s('service.name') },

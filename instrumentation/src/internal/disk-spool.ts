@@ -1,0 +1,238 @@
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  ftruncateSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { AuditError } from '../errors.js';
+import type { DeliveryQueue, QueueBounds, QueuedRecord } from './delivery-queue.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface DiskSpoolOptions extends QueueBounds {
+  dir: string;
+  fsync: FsyncPolicy;
+  fsyncIntervalMillis: number;
+  /** A segment file is closed and a new one begun past this size. */
+  segmentBytes: number;
+}
+
+interface Entry {
+  record: QueuedRecord;
+  bytes: number;
+  segment: number;
+}
+
+interface Segment {
+  seq: number;
+  path: string;
+  /** Lines in the file, acknowledged or not. */
+  lines: number;
+  acked: number;
+}
+
+const SEGMENT = /^segment-(\d{12})\.ndjson$/;
+const segmentName = (seq: number) => `segment-${String(seq).padStart(12, '0')}.ndjson`;
+
+/**
+ * The at-least-once queue: every record is appended to a segment file with one
+ * `writeSync` before `record()` returns, so a crash of the process (even SIGKILL) loses
+ * nothing that was recorded; the fsync policy decides what survives a crash of the
+ * machine. Acknowledged progress is kept in a small `ack` file; losing an update to it
+ * only means a replay, which the collector's create-only, id-keyed store absorbs.
+ */
+export class DiskSpool implements DeliveryQueue {
+  readonly #opts: DiskSpoolOptions;
+  #pending: Entry[] = [];
+  #head = 0;
+  #segments = new Map<number, Segment>();
+  #current!: Segment;
+  #fd = -1;
+  #currentBytes = 0;
+  #dirty = false;
+  #timer: NodeJS.Timeout | undefined;
+  bytes = 0;
+
+  constructor(opts: DiskSpoolOptions) {
+    this.#opts = opts;
+    mkdirSync(opts.dir, { recursive: true });
+    this.#lock();
+    const lastSeq = this.#load();
+    // Never reuse a number the ack file may name: older numbers are deleted on load.
+    this.#openSegment(lastSeq + 1);
+    if (opts.fsync === 'interval') {
+      this.#timer = setInterval(() => this.#sync(), opts.fsyncIntervalMillis);
+      this.#timer.unref();
+    }
+  }
+
+  get length(): number {
+    return this.#pending.length - this.#head;
+  }
+
+  hasRoom(bytes: number): boolean {
+    return this.length < this.#opts.maxRecords && this.bytes + bytes <= this.#opts.maxBytes;
+  }
+
+  append(record: QueuedRecord, serialized: string): void {
+    const bytes = serialized.length;
+    const line = `${serialized}\n`;
+    writeSync(this.#fd, line);
+    if (this.#opts.fsync === 'always') fsyncSync(this.#fd);
+    else this.#dirty = true;
+    this.#current.lines += 1;
+    this.#currentBytes += Buffer.byteLength(line);
+    this.#pending.push({ record, bytes, segment: this.#current.seq });
+    this.bytes += bytes;
+    if (this.#currentBytes >= this.#opts.segmentBytes) this.#openSegment(this.#current.seq + 1);
+  }
+
+  peek(max: number): QueuedRecord[] {
+    return this.#pending.slice(this.#head, this.#head + max).map((e) => e.record);
+  }
+
+  ack(count: number): void {
+    for (let i = 0; i < count && this.#head < this.#pending.length; i++) {
+      const entry = this.#pending[this.#head++]!;
+      this.bytes -= entry.bytes;
+      this.#segments.get(entry.segment)!.acked += 1;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#head);
+      this.#head = 0;
+    }
+    for (const seg of [...this.#segments.values()]) {
+      if (seg !== this.#current && seg.acked >= seg.lines) {
+        unlinkSync(seg.path);
+        this.#segments.delete(seg.seq);
+      }
+    }
+    const next = this.#pending[this.#head];
+    const head = next ? this.#segments.get(next.segment)! : this.#current;
+    // tmp + rename: the ack file is always whole, old or new.
+    const tmp = join(this.#opts.dir, 'ack.tmp');
+    writeFileSync(tmp, JSON.stringify({ segment: head.seq, acked: head.acked }));
+    renameSync(tmp, join(this.#opts.dir, 'ack'));
+  }
+
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#fd >= 0) {
+      this.#sync();
+      closeSync(this.#fd);
+      this.#fd = -1;
+    }
+    try {
+      unlinkSync(join(this.#opts.dir, 'spool.lock'));
+    } catch {
+      // Already gone.
+    }
+  }
+
+  #sync(): void {
+    if (this.#dirty && this.#fd >= 0) {
+      fsyncSync(this.#fd);
+      this.#dirty = false;
+    }
+  }
+
+  #openSegment(seq: number): void {
+    if (this.#fd >= 0) {
+      this.#sync();
+      closeSync(this.#fd);
+    }
+    const path = join(this.#opts.dir, segmentName(seq));
+    this.#fd = openSync(path, 'a');
+    this.#current = { seq, path, lines: 0, acked: 0 };
+    this.#currentBytes = 0;
+    this.#segments.set(seq, this.#current);
+  }
+
+  /** One writer per spool: two processes appending to the same files would interleave lines. */
+  #lock(): void {
+    const lock = join(this.#opts.dir, 'spool.lock');
+    try {
+      const pid = Number(readFileSync(lock, 'utf8'));
+      if (pid && pid !== process.pid && alive(pid)) {
+        throw new AuditError('AUDIT_ERR_SPOOL_LOCKED', `the spool ${this.#opts.dir} is in use by process ${pid}`, {
+          dir: this.#opts.dir,
+          pid,
+        });
+      }
+    } catch (err) {
+      if (err instanceof AuditError) throw err;
+    }
+    writeFileSync(lock, String(process.pid));
+  }
+
+  /** Replays what the last run left unacknowledged, oldest first; returns the highest segment number seen. */
+  #load(): number {
+    let ack = { segment: 0, acked: 0 };
+    try {
+      ack = JSON.parse(readFileSync(join(this.#opts.dir, 'ack'), 'utf8')) as typeof ack;
+    } catch {
+      // No ack file yet: nothing was acknowledged.
+    }
+    const seqs = readdirSync(this.#opts.dir)
+      .map((f) => SEGMENT.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    for (const seq of seqs) {
+      const path = join(this.#opts.dir, segmentName(seq));
+      if (seq < ack.segment) {
+        unlinkSync(path);
+        continue;
+      }
+      const text = readFileSync(path, 'utf8');
+      const seg: Segment = { seq, path, lines: 0, acked: seq === ack.segment ? ack.acked : 0 };
+      let offset = 0;
+      for (;;) {
+        const end = text.indexOf('\n', offset);
+        if (end < 0) break;
+        const line = text.slice(offset, end);
+        let record: QueuedRecord;
+        try {
+          record = JSON.parse(line) as QueuedRecord;
+        } catch {
+          break;
+        }
+        if (seg.lines >= seg.acked) {
+          const bytes = Buffer.byteLength(line);
+          this.#pending.push({ record, bytes, segment: seq });
+          this.bytes += bytes;
+        }
+        seg.lines += 1;
+        offset = end + 1;
+      }
+      // A torn last line (power cut mid-write) is cut off: it was never acknowledged
+      // to the caller as durable under any fsync policy but `always`, and with
+      // `always` the write and fsync completed before record() returned.
+      if (offset < Buffer.byteLength(text)) {
+        const fd = openSync(path, 'r+');
+        ftruncateSync(fd, Buffer.byteLength(text.slice(0, offset)));
+        closeSync(fd);
+      }
+      if (seg.acked >= seg.lines) unlinkSync(path);
+      else this.#segments.set(seq, seg);
+    }
+    return Math.max(ack.segment, ...seqs, 0);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
