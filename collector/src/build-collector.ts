@@ -1,10 +1,11 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { fromLogRecord, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
 import type { AuditStore } from '@otel-audit/store';
 import { CollectorError } from './errors.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
+import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus, type PartialSuccess } from './internal/otlp-proto.js';
 
 export interface CollectorOptions {
   store: AuditStore;
@@ -21,6 +22,7 @@ export const COLLECTOR_DEFAULTS = { bodyLimit: 64 * 1024 * 1024, retryAfterSecon
 // google.rpc.Code values used in OTLP error bodies.
 const RPC_CODE: Record<number, number> = { 400: 3, 413: 8, 415: 3, 503: 14 };
 const REJECTION_SAMPLE = 5;
+const PROTOBUF = 'application/x-protobuf';
 
 /** The OTLP/HTTP receiver as a Fastify instance; `listen` is the caller's business. */
 export function buildCollector(opts: CollectorOptions): FastifyInstance {
@@ -42,11 +44,19 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
       (err: Error) => done(err, undefined),
     );
   });
+  // Protobuf stays bytes here: the route picks the decoder by content type, as it picks the answer's encoding.
+  app.addContentTypeParser(PROTOBUF, { parseAs: 'buffer' }, (request, body, done) => {
+    decodeBody(request.headers['content-encoding'], body as Buffer, o.bodyLimit).then(
+      (raw) => done(null, raw),
+      (err: Error) => done(err, undefined),
+    );
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.post('/v1/logs', async (request, reply) => {
-    const records = decodeOtlpJson(request.body);
+    const protobuf = isProtobuf(request);
+    const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
     const accepted: AuditEvent[] = [];
     const problems: string[] = [];
     for (const record of records) {
@@ -73,9 +83,17 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
       if (problems.length < REJECTION_SAMPLE) problems.push(`${f.id}: ${f.reason}`);
     }
     request.log.info({ received: records.length, created: stored.created, duplicates: stored.duplicates, rejected }, 'logs batch');
+    // OTLP/HTTP: the response uses the request's encoding.
+    const partialSuccess: PartialSuccess | undefined =
+      rejected === 0 ? undefined : { rejectedLogRecords: rejected, errorMessage: problems.join('; ') };
+    if (protobuf) {
+      reply.header('content-type', PROTOBUF);
+      return encodeExportLogsResponse(partialSuccess);
+    }
     reply.header('content-type', 'application/json');
-    if (rejected === 0) return {};
-    return { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: problems.join('; ') } };
+    if (!partialSuccess) return {};
+    // The JSON mapping writes int64 as a decimal string.
+    return { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: partialSuccess.errorMessage } };
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -83,14 +101,22 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     if (status === 503) reply.header('retry-after', String(o.retryAfterSeconds));
     const message = status === 503 ? 'the audit store is unavailable; retry later' : error.message;
-    // OTLP/HTTP: failures carry a google.rpc.Status in the request's encoding.
-    reply.status(status).header('content-type', 'application/json').send({ code: RPC_CODE[status] ?? 2, message });
+    // OTLP/HTTP: failures carry a google.rpc.Status in the request's encoding. A content
+    // type we do not speak gets JSON, the only encoding left to guess.
+    const code = RPC_CODE[status] ?? 2;
+    if (isProtobuf(request)) reply.status(status).header('content-type', PROTOBUF).send(encodeRpcStatus(code, message));
+    else reply.status(status).header('content-type', 'application/json').send({ code, message });
   });
 
   return app;
 }
 
 const gunzipAsync = promisify(gunzip);
+
+function isProtobuf(request: FastifyRequest): boolean {
+  const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  return mediaType === PROTOBUF;
+}
 
 /**
  * Undoes `Content-Encoding`. The inflated size is capped while inflating

@@ -8,13 +8,24 @@ import { CollectorError } from '../errors.js';
  * record is left undefined and the contract validation names the field instead.
  */
 export function decodeOtlpJson(body: unknown): ReceivedLogRecord[] {
+  return recordsFromJsonMapping(body, 'OTLP/JSON');
+}
+
+/**
+ * Reads an ExportLogsServiceRequest given in the protobuf JSON mapping, whatever the
+ * wire encoding was: the protobuf decoder produces that same mapping with protobufjs'
+ * `toObject`, so both encodings share this one reading and cannot drift apart.
+ * `encoding` only names the format in error messages.
+ */
+export function recordsFromJsonMapping(body: unknown, encoding: string): ReceivedLogRecord[] {
+  const bad = (message: string) => new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid ${encoding} logs request: ${message}`);
   if (!isObject(body)) throw bad('body must be a JSON object');
   const records: ReceivedLogRecord[] = [];
-  for (const [i, rl] of listAt(body, 'resourceLogs', 'resourceLogs').entries()) {
+  for (const [i, rl] of listAt(body, 'resourceLogs', 'resourceLogs', bad).entries()) {
     const resource = isObject(rl.resource) ? keyValues(rl.resource.attributes) : {};
     const serviceName = typeof resource['service.name'] === 'string' ? resource['service.name'] : undefined;
-    for (const [j, sl] of listAt(rl, 'scopeLogs', `resourceLogs[${i}].scopeLogs`).entries()) {
-      for (const lr of listAt(sl, 'logRecords', `resourceLogs[${i}].scopeLogs[${j}].logRecords`)) {
+    for (const [j, sl] of listAt(rl, 'scopeLogs', `resourceLogs[${i}].scopeLogs`, bad).entries()) {
+      for (const lr of listAt(sl, 'logRecords', `resourceLogs[${i}].scopeLogs[${j}].logRecords`, bad)) {
         records.push({
           eventName: typeof lr.eventName === 'string' ? lr.eventName : undefined,
           timestamp: nanosToMillis(lr.timeUnixNano),
@@ -35,12 +46,8 @@ function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function bad(message: string): CollectorError {
-  return new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid OTLP/JSON logs request: ${message}`);
-}
-
 /** An absent list is empty (proto3 default); a list of the wrong shape is an error. */
-function listAt(parent: Obj, key: string, path: string): Obj[] {
+function listAt(parent: Obj, key: string, path: string, bad: (message: string) => CollectorError): Obj[] {
   const value = parent[key];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || !value.every(isObject)) throw bad(`${path} must be an array of objects`);
