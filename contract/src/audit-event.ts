@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import type { KnownAuditAction } from './action-catalogue.js';
 
 /**
  * The audit event contract, defined once (DESIGN.md decision 1). The TypeScript types,
@@ -123,7 +124,10 @@ export type AuditResource = NonNullable<AuditEvent['resource']>;
 export type AuditChange = NonNullable<AuditEvent['changes']>[number];
 
 /** What an application passes to `record()`. */
-export type AuditEventInput = Omit<AuditEvent, 'id' | 'time' | 'outcome' | 'service' | 'category'> & {
+export type AuditEventInput = Omit<AuditEvent, 'id' | 'time' | 'outcome' | 'service' | 'category' | 'action'> & {
+  /** `resource.verb`. Catalogue actions autocomplete; any other action needs a `category`. */
+  // `string & {}` keeps the catalogue's names as suggestions without refusing other strings.
+  action: KnownAuditAction | (string & {});
   /** When it happened. Default: now. */
   time?: Date | string;
   /** Default: `success`. */

@@ -84,6 +84,7 @@ describe('delivery', () => {
     const saved = { ...process.env };
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = url;
     process.env.OTEL_SERVICE_NAME = 'from-env';
+    process.env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL = 'http/json';
     try {
       const audit = createAuditLogger();
       const id = audit.record({ action: 'auth.login', category: 'authentication', actor });
