@@ -13,8 +13,8 @@ import {
 import { v7 as uuidv7 } from 'uuid';
 import { AuditError } from './errors.js';
 import { DeliveryProcessor, type DeliveryStats } from './internal/delivery-processor.js';
-import { MemoryQueue } from './internal/delivery-queue.js';
-import { DiskSpool, type FsyncPolicy } from './internal/disk-spool.js';
+import { MemoryQueue, type QueuedRecord } from './internal/delivery-queue.js';
+import { DiskSpool, SpoolLockedError, type FsyncPolicy } from '@otel-audit/spool';
 import { DEFAULT_REDACT, redact } from './internal/redact.js';
 import { currentAuditContext } from './request-context.js';
 
@@ -143,7 +143,7 @@ export function createAuditLogger(options: AuditLoggerOptions = {}): AuditLogger
     logger = globalProvider.getLogger(SCOPE.name, SCOPE.version);
   } else {
     const queue = o.spool
-      ? new DiskSpool({
+      ? openSpool({
           dir: o.spool.dir,
           fsync: o.spool.fsync ?? o.fsync,
           fsyncIntervalMillis: o.spool.fsyncIntervalMillis ?? o.fsyncIntervalMillis,
@@ -224,6 +224,17 @@ export function createAuditLogger(options: AuditLoggerOptions = {}): AuditLogger
       return processor?.stats() ?? { recorded, acknowledged: 0, retried: 0, refused: 0, pending: 0, pendingBytes: 0, replayed: 0 };
     },
   };
+}
+
+function openSpool(opts: ConstructorParameters<typeof DiskSpool<QueuedRecord>>[0]): DiskSpool<QueuedRecord> {
+  try {
+    return new DiskSpool<QueuedRecord>(opts);
+  } catch (err) {
+    if (err instanceof SpoolLockedError) {
+      throw new AuditError('AUDIT_ERR_SPOOL_LOCKED', err.message, { dir: err.dir, pid: err.pid }, err);
+    }
+    throw err;
+  }
 }
 
 function createExporter(o: ResolvedOptions) {

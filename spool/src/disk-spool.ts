@@ -12,21 +12,34 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { AuditError } from '../errors.js';
-import type { DeliveryQueue, QueueBounds, QueuedRecord } from './delivery-queue.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
-export interface DiskSpoolOptions extends QueueBounds {
+export interface DiskSpoolOptions {
   dir: string;
+  /** Bounds on what is pending: `hasRoom` answers false past them. */
+  maxRecords: number;
+  maxBytes: number;
   fsync: FsyncPolicy;
   fsyncIntervalMillis: number;
   /** A segment file is closed and a new one begun past this size. */
   segmentBytes: number;
 }
 
-interface Entry {
-  record: QueuedRecord;
+/** Thrown when another live process holds the spool folder. */
+export class SpoolLockedError extends Error {
+  readonly code = 'AUDIT_ERR_SPOOL_LOCKED';
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`the spool ${dir} is in use by process ${pid}`);
+    this.name = 'SpoolLockedError';
+  }
+}
+
+interface Entry<T> {
+  record: T;
   bytes: number;
   segment: number;
 }
@@ -43,15 +56,16 @@ const SEGMENT = /^segment-(\d{12})\.ndjson$/;
 const segmentName = (seq: number) => `segment-${String(seq).padStart(12, '0')}.ndjson`;
 
 /**
- * The at-least-once queue: every record is appended to a segment file with one
- * `writeSync` before `record()` returns, so a crash of the process (even SIGKILL) loses
- * nothing that was recorded; the fsync policy decides what survives a crash of the
+ * An at-least-once queue of JSON records: every record is appended to a segment file
+ * with `writeSync` before `append` returns, so a crash of the process (even SIGKILL)
+ * loses nothing appended; the fsync policy decides what survives a crash of the
  * machine. Acknowledged progress is kept in a small `ack` file; losing an update to it
- * only means a replay, which the collector's create-only, id-keyed store absorbs.
+ * only means a replay, which id-keyed, create-only consumers absorb. Used by the
+ * instrumentation (before export) and the collector (while the store is unreachable).
  */
-export class DiskSpool implements DeliveryQueue {
+export class DiskSpool<T = unknown> {
   readonly #opts: DiskSpoolOptions;
-  #pending: Entry[] = [];
+  #pending: Entry<T>[] = [];
   #head = 0;
   #segments = new Map<number, Segment>();
   #current!: Segment;
@@ -82,20 +96,38 @@ export class DiskSpool implements DeliveryQueue {
     return this.length < this.#opts.maxRecords && this.bytes + bytes <= this.#opts.maxBytes;
   }
 
-  append(record: QueuedRecord, serialized: string): void {
-    const bytes = serialized.length;
-    const line = `${serialized}\n`;
-    writeSync(this.#fd, line);
+  /** `serialized` is `JSON.stringify(record)`, when the caller has it already. */
+  append(record: T, serialized = JSON.stringify(record)): void {
+    this.#write([[record, serialized]]);
+  }
+
+  /** Appends several records with one write and, under `always`, one fsync: a collector batch. */
+  appendBatch(records: readonly T[]): void {
+    this.#write(records.map((r) => [r, JSON.stringify(r)]));
+  }
+
+  /** Forces everything appended so far to disk, whatever the policy. */
+  sync(): void {
+    this.#dirty = true;
+    this.#sync();
+  }
+
+  #write(items: [T, string][]): void {
+    if (items.length === 0) return;
+    const text = items.map(([, s]) => `${s}\n`).join('');
+    writeSync(this.#fd, text);
     if (this.#opts.fsync === 'always') fsyncSync(this.#fd);
     else this.#dirty = true;
-    this.#current.lines += 1;
-    this.#currentBytes += Buffer.byteLength(line);
-    this.#pending.push({ record, bytes, segment: this.#current.seq });
-    this.bytes += bytes;
+    for (const [record, serialized] of items) {
+      this.#current.lines += 1;
+      this.#pending.push({ record, bytes: serialized.length, segment: this.#current.seq });
+      this.bytes += serialized.length;
+    }
+    this.#currentBytes += Buffer.byteLength(text);
     if (this.#currentBytes >= this.#opts.segmentBytes) this.#openSegment(this.#current.seq + 1);
   }
 
-  peek(max: number): QueuedRecord[] {
+  peek(max: number): T[] {
     return this.#pending.slice(this.#head, this.#head + max).map((e) => e.record);
   }
 
@@ -162,13 +194,10 @@ export class DiskSpool implements DeliveryQueue {
     try {
       const pid = Number(readFileSync(lock, 'utf8'));
       if (pid && pid !== process.pid && alive(pid)) {
-        throw new AuditError('AUDIT_ERR_SPOOL_LOCKED', `the spool ${this.#opts.dir} is in use by process ${pid}`, {
-          dir: this.#opts.dir,
-          pid,
-        });
+        throw new SpoolLockedError(this.#opts.dir, pid);
       }
     } catch (err) {
-      if (err instanceof AuditError) throw err;
+      if (err instanceof SpoolLockedError) throw err;
     }
     writeFileSync(lock, String(process.pid));
   }
@@ -199,9 +228,9 @@ export class DiskSpool implements DeliveryQueue {
         const end = text.indexOf('\n', offset);
         if (end < 0) break;
         const line = text.slice(offset, end);
-        let record: QueuedRecord;
+        let record: T;
         try {
-          record = JSON.parse(line) as QueuedRecord;
+          record = JSON.parse(line) as T;
         } catch {
           break;
         }

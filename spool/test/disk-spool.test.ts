@@ -2,12 +2,13 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DiskSpool } from '../src/internal/disk-spool.js';
-import type { QueuedRecord } from '../src/internal/delivery-queue.js';
+import { DiskSpool } from '@otel-audit/spool';
+
+type QueuedRecord = { hrTime: [number, number]; hrTimeObserved: [number, number]; eventName: string; attributes: { i: number } };
 
 const record = (i: number): QueuedRecord => ({ hrTime: [1_700_000_000 + i, 0], hrTimeObserved: [1_700_000_000 + i, 0], eventName: 'a.b', attributes: { i } });
-const open = (dir: string, extra: Partial<ConstructorParameters<typeof DiskSpool>[0]> = {}) =>
-  new DiskSpool({ dir, fsync: 'always', fsyncIntervalMillis: 1000, segmentBytes: 1024, maxRecords: 1000, maxBytes: 1 << 20, ...extra });
+const open = (dir: string, extra: Partial<ConstructorParameters<typeof DiskSpool<QueuedRecord>>[0]> = {}) =>
+  new DiskSpool<QueuedRecord>({ dir, fsync: 'always', fsyncIntervalMillis: 1000, segmentBytes: 1024, maxRecords: 1000, maxBytes: 1 << 20, ...extra });
 const ids = (records: QueuedRecord[]) => records.map((r) => r.attributes.i);
 
 describe('DiskSpool (real files)', () => {

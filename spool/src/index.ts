@@ -1,0 +1,2 @@
+export { DiskSpool, SpoolLockedError } from './disk-spool.js';
+export type { DiskSpoolOptions, FsyncPolicy } from './disk-spool.js';
