@@ -41,7 +41,15 @@ function closeOnSignal(apps: FastifyInstance[], store: AuditStore): void {
 }
 
 async function startCollector(store: AuditStore, config = collectorConfigFromEnv()) {
-  const app = buildCollector({ store, bodyLimit: config.bodyLimit, logger: logger() });
+  const app = buildCollector({
+    store,
+    bodyLimit: config.bodyLimit,
+    spoolDir: config.spoolDir,
+    spoolMaxBytes: config.spoolMaxBytes,
+    storeTimeoutMillis: config.storeTimeoutMillis,
+    senderTokens: config.senderTokens,
+    logger: logger(),
+  });
   await app.listen({ host: config.host, port: config.port });
   return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}` };
 }

@@ -1,14 +1,32 @@
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { fromLogRecord, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
-import type { AuditStore } from '@otel-audit/store';
+import { DiskSpool } from '@otel-audit/spool';
+import type { AuditStore, RejectedRecord } from '@otel-audit/store';
 import { CollectorError } from './errors.js';
+import { Ingestor, type SpoolEntry } from './internal/ingest.js';
+import { CollectorMetrics } from './internal/metrics.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
+import { SenderTokens } from './internal/sender-auth.js';
 import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus, type PartialSuccess } from './internal/otlp-proto.js';
 
 export interface CollectorOptions {
   store: AuditStore;
+  /**
+   * Folder of the collector's spool: batches the store cannot take now are appended and
+   * fsynced there, acknowledged, and replayed when the store answers again. Without it
+   * the collector answers 503 while the store is unavailable. Default: none (the CLI
+   * sets `AUDIT_DATA_DIR/collector-spool`).
+   */
+  spoolDir?: string;
+  /** Past this many spooled bytes, requests are refused with 503. Default: 1 GiB. */
+  spoolMaxBytes?: number;
+  /** Longest wait for one store write before the batch is spooled. Default: 5000 ms (OTLP clients time out at 10 s). */
+  storeTimeoutMillis?: number;
+  /** `[token, service.name]` pairs; when given, senders must present a token and write only for its service. Default: none. */
+  senderTokens?: [string, string][];
   /** Largest accepted request body in bytes. Default: 64 MiB. */
   bodyLimit?: number;
   /** Seconds a client is told to wait when the store is unavailable. Default: 5. */
@@ -17,10 +35,15 @@ export interface CollectorOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-export const COLLECTOR_DEFAULTS = { bodyLimit: 64 * 1024 * 1024, retryAfterSeconds: 5 } as const;
+export const COLLECTOR_DEFAULTS = {
+  bodyLimit: 64 * 1024 * 1024,
+  retryAfterSeconds: 5,
+  spoolMaxBytes: 1024 * 1024 * 1024,
+  storeTimeoutMillis: 5000,
+} as const;
 
 // google.rpc.Code values used in OTLP error bodies.
-const RPC_CODE: Record<number, number> = { 400: 3, 413: 8, 415: 3, 503: 14 };
+const RPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 503: 14 };
 const REJECTION_SAMPLE = 5;
 const PROTOBUF = 'application/x-protobuf';
 
@@ -29,6 +52,30 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
   const o = { ...COLLECTOR_DEFAULTS, ...opts };
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit });
   const { store } = o;
+  const spool = o.spoolDir
+    ? new DiskSpool<SpoolEntry>({
+        dir: o.spoolDir,
+        // Every spooled batch is fsynced before it is acknowledged (Ingestor), whatever this says.
+        fsync: 'never',
+        fsyncIntervalMillis: 1000,
+        segmentBytes: 16 * 1024 * 1024,
+        maxRecords: Number.MAX_SAFE_INTEGER,
+        maxBytes: o.spoolMaxBytes,
+      })
+    : undefined;
+  const metrics = new CollectorMetrics(() => ({ records: spool?.length ?? 0, bytes: spool?.bytes ?? 0 }));
+  const ingestor = new Ingestor({
+    store,
+    spool,
+    metrics,
+    log: app.log,
+    storeTimeoutMillis: o.storeTimeoutMillis,
+    itemRetries: 2,
+    replayBatchSize: 500,
+    maxBackoffMillis: 30_000,
+  });
+  app.addHook('onClose', async () => ingestor.stop());
+  const senders = o.senderTokens && o.senderTokens.length > 0 ? new SenderTokens(o.senderTokens) : undefined;
 
   // Only the encodings we speak: anything else is a 415, not a guess.
   app.removeAllContentTypeParsers();
@@ -54,35 +101,44 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  app.get('/readyz', async (_request, reply) => {
+    const storeUp = await store.ping();
+    const body = { status: storeUp ? 'ready' : 'degraded', store: storeUp ? 'reachable' : 'unreachable', spooled: spool?.length ?? 0 };
+    // Still accepting while the store is down (that is what the spool is for), but a
+    // load balancer should prefer a replica whose store answers.
+    return reply.code(storeUp ? 200 : 503).send(body);
+  });
+
+  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render()));
+
   app.post('/v1/logs', async (request, reply) => {
+    const sender = senders ? senders.serviceFor(request.headers.authorization) : undefined;
+    if (senders && !sender) throw new CollectorError('AUDIT_ERR_SENDER_UNAUTHENTICATED');
     const protobuf = isProtobuf(request);
     const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
+    if (sender && records.some((r) => r.serviceName !== sender)) {
+      throw new CollectorError('AUDIT_ERR_SENDER_FORBIDDEN', `this sender token may write only for service.name ${JSON.stringify(sender)}`);
+    }
+    metrics.received += records.length;
     const accepted: AuditEvent[] = [];
-    const problems: string[] = [];
+    const deadLetters: RejectedRecord[] = [];
+    const receivedAt = new Date().toISOString();
     for (const record of records) {
-      const result = validateAuditEvent(fromLogRecord(record));
+      const candidate = fromLogRecord(record);
+      const result = validateAuditEvent(candidate);
       if (result.ok) accepted.push(result.event);
-      else if (problems.length < REJECTION_SAMPLE) problems.push(result.problems.join(', '));
+      else {
+        const reason = result.problems.join(', ');
+        metrics.reject('contract');
+        deadLetters.push({ id: `contract-${sha256(JSON.stringify(candidate))}`, receivedAt, reason, serviceName: record.serviceName, record: candidate });
+      }
     }
-    let rejected = records.length - accepted.length;
-    let stored;
-    try {
-      stored = await store.insert(accepted);
-    } catch (err) {
-      throw new CollectorError('AUDIT_ERR_STORE_UNAVAILABLE', undefined, err);
-    }
-    // Nothing is acknowledged that is not stored: a retryable failure fails the whole
-    // request, and the client's retry is harmless because every write is create-only.
-    const retryable = stored.failed.filter((f) => f.retryable);
-    if (retryable.length > 0) {
-      request.log.warn({ failed: retryable.length, first: retryable[0]?.reason }, 'store refused items; asking the client to retry');
-      throw new CollectorError('AUDIT_ERR_STORE_UNAVAILABLE');
-    }
-    for (const f of stored.failed) {
-      rejected += 1;
-      if (problems.length < REJECTION_SAMPLE) problems.push(`${f.id}: ${f.reason}`);
-    }
-    request.log.info({ received: records.length, created: stored.created, duplicates: stored.duplicates, rejected }, 'logs batch');
+    // Resolves once every accepted record is in the store or fsynced in the spool, and
+    // every refused one is in the dead-letter store (or the spool); 503 otherwise.
+    await ingestor.ingest(accepted, deadLetters);
+    const rejected = deadLetters.length;
+    const problems = deadLetters.slice(0, REJECTION_SAMPLE).map((d) => d.reason);
+    request.log.info({ received: records.length, accepted: records.length - rejected, rejected }, 'logs batch');
     // OTLP/HTTP: the response uses the request's encoding.
     const partialSuccess: PartialSuccess | undefined =
       rejected === 0 ? undefined : { rejectedLogRecords: rejected, errorMessage: problems.join('; ') };
@@ -112,6 +168,10 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
 }
 
 const gunzipAsync = promisify(gunzip);
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
 
 function isProtobuf(request: FastifyRequest): boolean {
   const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();

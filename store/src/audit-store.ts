@@ -15,6 +15,18 @@ export interface InsertResult {
   failed: InsertFailure[];
 }
 
+/** A record the collector could not accept, kept with its reason for inspection (never dropped). */
+export interface RejectedRecord {
+  /** Stable for the same record and reason, so a retried write is a duplicate, not a copy. */
+  id: string;
+  /** When the collector received it (ISO 8601). */
+  receivedAt: string;
+  reason: string;
+  serviceName?: string | undefined;
+  /** The record as the collector rebuilt it, before validation. */
+  record: unknown;
+}
+
 export interface EventQuery {
   /** Inclusive. */
   from: Date;
@@ -36,6 +48,8 @@ export interface AuditStore {
   /** Prepares schema or index template; idempotent. */
   init(): Promise<void>;
   insert(events: readonly AuditEvent[]): Promise<InsertResult>;
+  /** Keeps refused records in the dead-letter store; create-only by `id`. Throws when the store cannot take them. */
+  insertRejected(records: readonly RejectedRecord[]): Promise<void>;
   /** Streams matching events in (time, id) order; stops early when `signal` aborts. */
   query(query: EventQuery, signal?: AbortSignal): AsyncIterable<AuditEvent>;
   /** True when the store answers. */

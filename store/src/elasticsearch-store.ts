@@ -1,9 +1,12 @@
 import { Client, errors } from '@elastic/elasticsearch';
 import type { AuditEvent } from '@otel-audit/contract';
-import type { AuditStore, EventQuery, InsertResult } from './audit-store.js';
+import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import {
   EVENT_MAPPINGS,
   INDEX_PREFIX,
+  REJECTED_MAPPINGS,
+  REJECTED_PREFIX,
+  REJECTED_TEMPLATE_NAME,
   READ_ALIAS,
   TEMPLATE_NAME,
   fromDocument,
@@ -62,6 +65,13 @@ export class ElasticsearchStore implements AuditStore {
         },
         _meta: { description: 'otel-audit events: one index per UTC day of event time' },
       });
+      await this.client.indices.putIndexTemplate({
+        name: REJECTED_TEMPLATE_NAME,
+        index_patterns: [`${REJECTED_PREFIX}*`],
+        priority: 200,
+        template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1' }, mappings: REJECTED_MAPPINGS as never },
+        _meta: { description: 'otel-audit dead letters: records the collector refused, with the reason' },
+      });
     } catch (err) {
       if (err instanceof errors.ResponseError && err.statusCode === 403) {
         // Least privilege: the collector's user may only create documents.
@@ -95,6 +105,25 @@ export class ElasticsearchStore implements AuditStore {
       }
     });
     return result;
+  }
+
+  async insertRejected(records: readonly RejectedRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const operations = records.flatMap((r) => [
+      { create: { _index: indexFor(r.receivedAt, REJECTED_PREFIX), _id: r.id } },
+      {
+        '@timestamp': r.receivedAt,
+        error: { message: r.reason },
+        ...(r.serviceName ? { service: { name: r.serviceName } } : {}),
+        event: { original: JSON.stringify(r.record) },
+      },
+    ]);
+    const response = await this.client.bulk({ operations });
+    const failed = response.items.filter((item) => item.create && item.create.status !== 201 && item.create.status !== 409);
+    if (failed.length > 0) {
+      const first = failed[0]!.create!;
+      throw new Error(`dead-letter write failed for ${failed.length} record(s): ${first.error?.type ?? first.status}: ${first.error?.reason ?? ''}`);
+    }
   }
 
   async *query(q: EventQuery, signal?: AbortSignal): AsyncIterable<AuditEvent> {

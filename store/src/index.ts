@@ -1,8 +1,17 @@
-export type { AuditStore, EventQuery, InsertResult, InsertFailure } from './audit-store.js';
+export type { AuditStore, EventQuery, InsertResult, InsertFailure, RejectedRecord } from './audit-store.js';
 export { ElasticsearchStore } from './elasticsearch-store.js';
 export type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
 export { SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
 export { createStore, storeConfigFromEnv, intFromEnv, SQLITE_FILE } from './create-store.js';
 export type { StoreConfig } from './create-store.js';
-export { EVENT_MAPPINGS, INDEX_PREFIX, READ_ALIAS, TEMPLATE_NAME, indexFor } from './internal/ecs-document.js';
+export {
+  EVENT_MAPPINGS,
+  INDEX_PREFIX,
+  READ_ALIAS,
+  TEMPLATE_NAME,
+  REJECTED_MAPPINGS,
+  REJECTED_PREFIX,
+  REJECTED_TEMPLATE_NAME,
+  indexFor,
+} from './internal/ecs-document.js';

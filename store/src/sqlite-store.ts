@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from '@otel-audit/contract';
-import type { AuditStore, EventQuery, InsertResult } from './audit-store.js';
+import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. */
@@ -27,6 +27,14 @@ CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time_ms, id);
 CREATE INDEX IF NOT EXISTS audit_events_workspace_time ON audit_events (workspace_id, time_ms, id);
 CREATE INDEX IF NOT EXISTS audit_events_actor_time ON audit_events (actor_id, time_ms, id);
 CREATE INDEX IF NOT EXISTS audit_events_action_time ON audit_events (action, time_ms, id);
+CREATE TABLE IF NOT EXISTS audit_rejected (
+  id           TEXT PRIMARY KEY,
+  received_ms  INTEGER NOT NULL,
+  reason       TEXT NOT NULL,
+  service_name TEXT,
+  record       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS audit_rejected_time ON audit_rejected (received_ms);
 `;
 
 /** The embedded default (DESIGN.md decision 9): one file, WAL, create-only rows. */
@@ -36,6 +44,7 @@ export class SqliteStore implements AuditStore {
   readonly #db: Database.Database;
   readonly #pageSize: number;
   readonly #insertMany: (events: readonly AuditEvent[]) => InsertResult;
+  readonly #insertRejected: (records: readonly RejectedRecord[]) => void;
 
   constructor(opts: SqliteStoreOptions) {
     mkdirSync(dirname(opts.path), { recursive: true });
@@ -72,9 +81,40 @@ export class SqliteStore implements AuditStore {
       }
       return result;
     });
+    const insertRejected = this.#db.prepare(
+      `INSERT INTO audit_rejected (id, received_ms, reason, service_name, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+    );
+    this.#insertRejected = this.#db.transaction((records: readonly RejectedRecord[]) => {
+      for (const r of records) {
+        insertRejected.run(r.id, Date.parse(r.receivedAt), r.reason, r.serviceName ?? null, JSON.stringify(r.record ?? null));
+      }
+    });
   }
 
   async init(): Promise<void> {}
+
+  async insertRejected(records: readonly RejectedRecord[]): Promise<void> {
+    this.#insertRejected(records);
+  }
+
+  /** Dead letters, oldest first: for operators and tests. */
+  rejected(): RejectedRecord[] {
+    return (
+      this.#db.prepare('SELECT id, received_ms, reason, service_name, record FROM audit_rejected ORDER BY received_ms, id').all() as {
+        id: string;
+        received_ms: number;
+        reason: string;
+        service_name: string | null;
+        record: string;
+      }[]
+    ).map((r) => ({
+      id: r.id,
+      receivedAt: new Date(r.received_ms).toISOString(),
+      reason: r.reason,
+      serviceName: r.service_name ?? undefined,
+      record: JSON.parse(r.record),
+    }));
+  }
 
   async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
     return this.#insertMany(events);

@@ -8,6 +8,19 @@ import { ecsCategorization, type AuditEvent } from '@otel-audit/contract';
 export const INDEX_PREFIX = 'audit-events-';
 export const READ_ALIAS = 'audit-events';
 export const TEMPLATE_NAME = 'audit-events';
+export const REJECTED_PREFIX = 'audit-rejected-';
+export const REJECTED_TEMPLATE_NAME = 'audit-rejected';
+
+/** Dead letters: searchable by time, reason and service; the record itself kept verbatim. */
+export const REJECTED_MAPPINGS = {
+  dynamic: 'strict',
+  properties: {
+    '@timestamp': { type: 'date' },
+    error: { properties: { message: { type: 'keyword', ignore_above: 2048, fields: { text: { type: 'text' } } } } },
+    service: { properties: { name: { type: 'keyword', ignore_above: 1024 } } },
+    event: { properties: { original: { type: 'keyword', index: false, doc_values: false } } },
+  },
+} as const;
 
 const keyword = { type: 'keyword', ignore_above: 1024 } as const;
 // `text`, not `match_only_text`: the latter lives in a module the minimal distribution lacks.
@@ -61,10 +74,10 @@ export const EVENT_MAPPINGS = {
   },
 } as const;
 
-export function indexFor(time: string): string {
+export function indexFor(time: string, prefix: string = INDEX_PREFIX): string {
   const d = new Date(time);
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${INDEX_PREFIX}${d.getUTCFullYear()}.${pad(d.getUTCMonth() + 1)}.${pad(d.getUTCDate())}`;
+  return `${prefix}${d.getUTCFullYear()}.${pad(d.getUTCMonth() + 1)}.${pad(d.getUTCDate())}`;
 }
 
 type Doc = Record<string, unknown>;

@@ -1,0 +1,185 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { AuditEvent } from '@otel-audit/contract';
+import type { DiskSpool } from '@otel-audit/spool';
+import type { AuditStore, RejectedRecord } from '@otel-audit/store';
+import { CollectorError } from '../errors.js';
+import type { CollectorMetrics } from './metrics.js';
+
+/** One line of the collector's spool: an event for the store, or a dead letter. */
+export type SpoolEntry = { event: AuditEvent } | { rejected: RejectedRecord };
+
+export interface IngestOptions {
+  store: AuditStore;
+  /** Where batches wait while the store is unavailable; without one they are refused (503). */
+  spool: DiskSpool<SpoolEntry> | undefined;
+  metrics: CollectorMetrics;
+  log: FastifyBaseLogger;
+  /** Longest wait for the store before a batch goes to the spool instead. */
+  storeTimeoutMillis: number;
+  /** Tries of items the store refused with 429 / 5xx, within one request. */
+  itemRetries: number;
+  replayBatchSize: number;
+  maxBackoffMillis: number;
+}
+
+class StoreTimeout extends Error {}
+
+/**
+ * The collector's write path. A batch is acknowledged only once it is durable: created
+ * in the store, or appended to the on-disk spool and fsynced. The spool is replayed in
+ * order when the store answers again; replays are harmless because every write is a
+ * create keyed by the event id.
+ */
+export class Ingestor {
+  readonly #o: IngestOptions;
+  #replaying: Promise<void> | undefined;
+  #stopped = false;
+  #failures = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(opts: IngestOptions) {
+    this.#o = opts;
+    if (opts.spool && opts.spool.length > 0) this.#scheduleReplay(0);
+  }
+
+  /** Resolves when everything is durable; throws a 503 CollectorError when nothing can keep it. */
+  async ingest(events: AuditEvent[], rejected: RejectedRecord[]): Promise<void> {
+    const { metrics } = this.#o;
+    const toSpool: SpoolEntry[] = [];
+    const refusedBefore = rejected.length;
+    if (events.length > 0) {
+      const leftover = await this.#storeEvents(events, rejected);
+      toSpool.push(...leftover.map((event) => ({ event })));
+    }
+    if (rejected.length > 0) {
+      try {
+        await this.#withTimeout(this.#o.store.insertRejected(rejected));
+      } catch (err) {
+        this.#o.log.warn({ err: String(err), records: rejected.length }, 'dead-letter store unavailable; spooling');
+        toSpool.push(...rejected.map((r) => ({ rejected: r })));
+      }
+    }
+    if (toSpool.length > 0) this.#spool(toSpool);
+    // Events the store refused for good were moved to the dead letters above.
+    metrics.accepted += events.length - (rejected.length - refusedBefore);
+  }
+
+  /** Writes to the store with per-item retries; returns the events the store could not take now. */
+  async #storeEvents(events: AuditEvent[], rejected: RejectedRecord[]): Promise<AuditEvent[]> {
+    const { store, metrics } = this.#o;
+    let pending = events;
+    for (let attempt = 0; ; attempt++) {
+      let result;
+      const started = process.hrtime.bigint();
+      try {
+        result = await this.#withTimeout(store.insert(pending));
+      } catch (err) {
+        this.#o.log.warn({ err: err instanceof StoreTimeout ? 'timeout' : String(err), records: pending.length }, 'store unavailable; spooling');
+        return pending;
+      } finally {
+        metrics.observeStoreLatency(Number(process.hrtime.bigint() - started) / 1e9);
+      }
+      metrics.stored += result.created;
+      metrics.duplicates += result.duplicates;
+      const byId = new Map(pending.map((e) => [e.id, e]));
+      // A mapping error will fail the same way every time: it becomes a dead letter, it
+      // does not block the batch or loop.
+      for (const f of result.failed.filter((f) => !f.retryable)) {
+        metrics.reject('store_mapping');
+        rejected.push(deadLetter(byId.get(f.id), f.reason));
+      }
+      pending = result.failed.filter((f) => f.retryable).map((f) => byId.get(f.id)!);
+      if (pending.length === 0) return [];
+      if (attempt >= this.#o.itemRetries) return pending;
+      metrics.retries += pending.length;
+      await sleep(100 * 4 ** attempt);
+    }
+  }
+
+  #spool(entries: SpoolEntry[]): void {
+    const { spool, metrics } = this.#o;
+    const bytes = entries.reduce((n, e) => n + JSON.stringify(e).length, 0);
+    if (!spool || !spool.hasRoom(bytes)) {
+      metrics.refusedRequests += 1;
+      // 503 + Retry-After: the OTLP client keeps the batch and tries again later.
+      throw new CollectorError(
+        'AUDIT_ERR_STORE_UNAVAILABLE',
+        spool ? 'the store is unavailable and the spool is full; retry later' : 'the store is unavailable; retry later',
+      );
+    }
+    spool.appendBatch(entries);
+    spool.sync();
+    metrics.spooled += entries.length;
+    this.#scheduleReplay(0);
+  }
+
+  #withTimeout<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeout()), this.#o.storeTimeoutMillis);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  #scheduleReplay(delay: number): void {
+    if (this.#stopped || this.#timer || this.#replaying) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#replaying = this.#replay().finally(() => {
+        this.#replaying = undefined;
+      });
+    }, delay);
+  }
+
+  async #replay(): Promise<void> {
+    const { store, metrics } = this.#o;
+    const spool = this.#o.spool!;
+    while (!this.#stopped && spool.length > 0) {
+      const batch = spool.peek(this.#o.replayBatchSize);
+      const events = batch.flatMap((e) => ('event' in e ? [e.event] : []));
+      const rejected = batch.flatMap((e) => ('rejected' in e ? [e.rejected] : []));
+      try {
+        const result = await this.#withTimeout(store.insert(events));
+        if (result.failed.some((f) => f.retryable)) throw new Error(result.failed.find((f) => f.retryable)!.reason);
+        const byId = new Map(events.map((e) => [e.id, e]));
+        for (const f of result.failed) {
+          metrics.reject('store_mapping');
+          rejected.push(deadLetter(byId.get(f.id), f.reason));
+        }
+        await this.#withTimeout(store.insertRejected(rejected));
+        metrics.stored += result.created;
+        metrics.duplicates += result.duplicates;
+        metrics.replayed += batch.length;
+        spool.ack(batch.length);
+        this.#failures = 0;
+      } catch (err) {
+        this.#failures += 1;
+        const delay = Math.min(this.#o.maxBackoffMillis, 500 * 2 ** (this.#failures - 1));
+        this.#o.log.warn({ err: String(err), pending: spool.length, retryInMs: delay }, 'spool replay failed');
+        this.#scheduleReplay(delay);
+        return;
+      }
+    }
+    if (spool.length === 0 && this.#failures === 0) this.#o.log.info('spool drained');
+  }
+
+  /** Stops replaying; what is still spooled stays on disk for the next start. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#replaying;
+    this.#o.spool?.close();
+  }
+}
+
+function deadLetter(event: AuditEvent | undefined, reason: string): RejectedRecord {
+  return {
+    id: `store-${event?.id ?? 'unknown'}`,
+    receivedAt: new Date().toISOString(),
+    reason,
+    serviceName: event?.service?.name,
+    record: event ?? null,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
