@@ -156,7 +156,8 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     const status = error instanceof CollectorError ? error.statusCode : mapFastifyError(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     if (status === 503) reply.header('retry-after', String(o.retryAfterSeconds));
-    const message = status === 503 ? 'the audit store is unavailable; retry later' : error.message;
+    // Our own errors say what to do; anything else unexpected is not described to the sender.
+    const message = error instanceof CollectorError || status < 500 ? error.message : 'internal error';
     // OTLP/HTTP: failures carry a google.rpc.Status in the request's encoding. A content
     // type we do not speak gets JSON, the only encoding left to guess.
     const code = RPC_CODE[status] ?? 2;

@@ -104,7 +104,7 @@ export class Ingestor {
       // 503 + Retry-After: the OTLP client keeps the batch and tries again later.
       throw new CollectorError(
         'AUDIT_ERR_STORE_UNAVAILABLE',
-        spool ? 'the store is unavailable and the spool is full; retry later' : 'the store is unavailable; retry later',
+        spool ? 'the audit store is unavailable and the spool is full; retry later' : undefined,
       );
     }
     spool.appendBatch(entries);
