@@ -118,6 +118,18 @@ describe('collector /v1/logs on a real SQLite file', () => {
     expect(res.json().message).toContain('"br"');
   });
 
+  it('refuses records with huge or mistyped values by field, and keeps the rest', async () => {
+    const huge = validEvent({ message: 'x'.repeat(10_000) });
+    const body = JSON.parse(otlpJsonBody([validEvent(), huge]));
+    body.resourceLogs[0].scopeLogs[0].logRecords[0].attributes.push({ key: 'user.roles', value: { intValue: '7' } });
+    const res = await post(JSON.stringify(body));
+    expect(res.statusCode).toBe(200);
+    expect(res.json().partialSuccess.rejectedLogRecords).toBe('2');
+    expect(res.json().partialSuccess.errorMessage).toContain('actor.roles: must be array');
+    expect(res.json().partialSuccess.errorMessage).toContain('message: must not have more than 4096 characters');
+    expect(await all(store)).toHaveLength(0);
+  });
+
   it('serves /healthz', async () => {
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
   });
