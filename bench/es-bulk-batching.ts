@@ -1,0 +1,766 @@
+/**
+ * How should the collector batch its writes to Elasticsearch? Events/s for every batch size ×
+ * number of insert() calls in flight, through `ElasticsearchStore.insert()` — the collector's own
+ * path: bulk `create`, the event id as `_id`, daily indices, as the create-only writer user — and,
+ * for comparison, the official client's bulk helper sending the very same documents.
+ *
+ *   npm run build && npx tsx bench/es-bulk-batching.ts
+ *
+ * It starts its own Elasticsearch node (scripts/elasticsearch.ts, temporary folder, 512 MiB heap)
+ * and stops it at the end, or uses ELASTICSEARCH_URL / ELASTICSEARCH_USERNAME / ELASTICSEARCH_PASSWORD
+ * (the admin, for the template and the counts) with ELASTICSEARCH_WRITER_USERNAME /
+ * ELASTICSEARCH_WRITER_PASSWORD for the writes (default: the admin). On a node of your own it writes
+ * into audit-events-2025.03.03 … 09: use a throw-away node, or delete those indices afterwards.
+ *
+ * Tuning (environment): BENCH_EVENTS events per run of a cell (default 60000), BENCH_REPEATS (3),
+ * BENCH_BATCH_SIZES (100,250,500,1000,2000,5000), BENCH_CONCURRENCY (1,2,4), BENCH_SEED (1).
+ * The raw numbers go to bench/results/es-bulk-batching.json and the section
+ * "## Elasticsearch bulk batching (collector → store)" of bench/RESULTS.md is replaced (other
+ * sections are kept). `--render` rewrites that section from the JSON without running anything.
+ */
+import { randomInt } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AUDIT_ACTIONS, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
+import { ElasticsearchStore, indexFor } from '@otel-audit/store';
+// The document ElasticsearchStore.insert() writes for an event (not exported by the package):
+// the bulk helper must send exactly the same bytes for the comparison to mean anything.
+import { toDocument } from '../store/dist/internal/ecs-document.js';
+import { ES_VERSION, startElasticsearch, stopElasticsearch, unavailableReason, type RunningElasticsearch } from '../scripts/elasticsearch.js';
+
+const HEADING = '## Elasticsearch bulk batching (collector → store)';
+const COMMAND = 'npm run build && npx tsx bench/es-bulk-batching.ts';
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const RESULTS_MD = join(benchDir, 'RESULTS.md');
+const RESULTS_JSON = join(benchDir, 'results', 'es-bulk-batching.json');
+
+const list = (name: string, fallback: number[]) =>
+  process.env[name] ? process.env[name]!.split(',').map((v) => Number(v.trim())) : fallback;
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const BATCH_SIZES = list('BENCH_BATCH_SIZES', [100, 250, 500, 1000, 2000, 5000]);
+const CONCURRENCY = list('BENCH_CONCURRENCY', [1, 2, 4]);
+const SEED = Number(process.env.BENCH_SEED ?? 1);
+const WARMUP_EVENTS = 60_000;
+/** A run during which other processes used more of the machine's CPU than this is measured again… */
+const MAX_FOREIGN_CPU = Number(process.env.BENCH_MAX_FOREIGN_CPU ?? 0.1);
+/** …at most this many times in all. */
+const ATTEMPTS = 3;
+/**
+ * The client's bulk helper: with its own defaults (5 MB per request, 5 requests in flight), and
+ * shaped like about 1000 events × 2 in flight, to tell the store's overhead at one shape.
+ */
+const HELPER_CONFIGS = [
+  { flushBytes: 5_000_000, concurrency: 5 },
+  { flushBytes: 1_048_576, concurrency: 2 },
+];
+/** Event times: one week, 7 daily indices; the run's stream of events moves through it. */
+const WINDOW_START = Date.parse('2025-03-03T00:00:00Z');
+const WINDOW_MS = 7 * 24 * 3600 * 1000;
+
+// ---- realistic events, deterministic ---------------------------------------------------------
+
+/** mulberry32: small, fast, good enough to make test data. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIRST = ['Alice', 'Bruno', 'Chloé', 'Dmitri', 'Emma', 'Farid', 'Grace', 'Hiro', 'Inès', 'Jonas', 'Kofi', 'Lena', 'Mateo', 'Nadia', 'Oskar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tamar'];
+const LAST = ['Martin', 'Nguyen', 'Okafor', 'Schmidt', 'Rossi', 'García', 'Kowalski', 'Haddad', 'Tanaka', 'Dubois', 'Silva', 'Jensen'];
+const ROLES = ['admin', 'designer', 'analyst', 'participant', 'auditor', 'manager'];
+const WORKSPACES = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Stark Industries', 'Wayne Enterprises', 'Hooli', 'Pied Piper', 'Vandelay', 'Soylent', 'Tyrell', 'Cyberdyne', 'Wonka', 'Gringotts', 'Aperture', 'Black Mesa', 'Oscorp', 'Massive Dynamic', 'Nakatomi', 'Monarch'];
+const USER_AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+];
+const SERVICE_AGENTS = ['python-requests/2.32.3', 'Go-http-client/1.1', 'curl/8.5.0', 'terraform-provider-acme/1.4.2'];
+const SERVICES = ['processmaker-core', 'cyberpass', 'billing', 'identity'];
+const WORDS = ['invoice', 'onboarding', 'quarterly', 'vendor', 'approval', 'expense', 'contract', 'renewal', 'payroll', 'audit', 'customer', 'incident', 'travel', 'budget', 'hiring', 'compliance'];
+const FIELDS = ['name', 'status', 'email', 'owner', 'due_date', 'priority', 'enabled', 'timeout_seconds', 'description', 'assignee'];
+const FAILURE_REASONS = ['invalid_credentials', 'mfa_failed', 'account_locked', 'password_expired'];
+/** What a product sees most; every other catalogue action weighs 1. */
+const HOT_ACTIONS: Record<string, number> = {
+  'auth.login': 14, 'auth.logout': 7, 'collection_record.read': 10, 'collection_record.update': 6, 'collection_record.create': 4,
+  'task.access': 6, 'task.complete': 6, 'request.start': 4, 'request.complete': 4, 'platform.search': 3, 'list.search': 3,
+};
+
+type Action = keyof typeof AUDIT_ACTIONS;
+
+class EventSource {
+  readonly #rand: () => number;
+  readonly #actions: Action[] = [];
+  readonly #users: { actor: AuditEvent['actor']; ips: string[]; ua: string; workspaces: number[] }[] = [];
+  readonly #services: { actor: AuditEvent['actor']; ip: string; ua: string; workspace: number }[] = [];
+  #produced = 0;
+
+  /** `total`: how many events the run will take, so their times cover the window once. */
+  constructor(seed: number, readonly total: number, readonly idSalt = 0) {
+    this.#rand = prng(seed);
+    for (const action of Object.keys(AUDIT_ACTIONS) as Action[]) {
+      for (let w = HOT_ACTIONS[action] ?? 1; w > 0; w--) this.#actions.push(action);
+    }
+    for (let i = 0; i < 200; i++) {
+      const first = FIRST[i % FIRST.length]!;
+      const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
+      const roles = [this.#pick(ROLES), ...(this.#chance(0.3) ? [this.#pick(ROLES)] : [])];
+      this.#users.push({
+        actor: { id: `u-${1000 + i}`, name: `${first} ${last}`, type: 'user', email: `${first}.${last}${i}@example.com`.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, ''), roles: [...new Set(roles)] },
+        ips: Array.from({ length: 1 + this.#int(3) }, () => this.#ip()),
+        ua: this.#pick(USER_AGENTS),
+        workspaces: Array.from({ length: 1 + this.#int(3) }, () => this.#int(WORKSPACES.length)),
+      });
+    }
+    for (let i = 0; i < 6; i++) {
+      this.#services.push({
+        actor: { id: `svc-${i + 1}`, name: `${this.#pick(WORDS)} integration`, type: 'service' },
+        ip: `10.20.${this.#int(256)}.${1 + this.#int(254)}`,
+        ua: this.#pick(SERVICE_AGENTS),
+        workspace: this.#int(WORKSPACES.length),
+      });
+    }
+  }
+
+  take(n: number): AuditEvent[] {
+    return Array.from({ length: n }, () => this.next());
+  }
+
+  next(): AuditEvent {
+    const k = this.#produced++;
+    // The stream moves through the week; most events arrive within two minutes of happening,
+    // a few are replayed from a spool up to 36 hours late (and land in an older daily index).
+    const clock = WINDOW_START + (Math.min(k, this.total - 1) / this.total) * WINDOW_MS;
+    const late = this.#chance(0.03) ? this.#rand() * 36 * 3600_000 : this.#rand() * 120_000;
+    // (Early in the week there is nothing to be late for.)
+    const ms = Math.floor(clock - late >= WINDOW_START ? clock - late : clock);
+    const action = this.#pick(this.#actions);
+    const def = AUDIT_ACTIONS[action];
+    const [noun] = action.split('.') as [string];
+    const verb = action.split('.').at(-1)!;
+    const isAuth = noun === 'auth';
+    const isSearch = verb === 'search';
+    const system = noun === 'system';
+    const user = this.#pick(this.#users);
+    const service = !system && !isAuth && this.#chance(0.1) ? this.#pick(this.#services) : undefined;
+    const failed = this.#chance(action === 'auth.login' ? 0.08 : 0.015);
+    const event: AuditEvent = {
+      id: this.#uuidv7(ms),
+      time: new Date(ms).toISOString(),
+      action,
+      category: def.category,
+      outcome: failed ? 'failure' : 'success',
+      actor: system ? { id: 'system', name: 'Platform', type: 'system' } : (service?.actor ?? user.actor),
+      message: def.message,
+      service: { name: this.#pick(SERVICES) },
+      correlationId: this.#hex(32),
+      request: { id: `req-${this.#hex(16)}`, ...(this.#chance(0.2) ? { parentId: `req-${this.#hex(16)}` } : {}) },
+    };
+    if (failed) event.reason = action === 'auth.login' ? this.#pick(FAILURE_REASONS) : 'permission_denied';
+    if (!system) {
+      event.client = service ? { ip: service.ip, userAgent: service.ua } : { ip: this.#pick(user.ips), userAgent: user.ua };
+      if (!service) event.sessionId = `sess-${this.#hex(24)}`;
+    }
+    if (!isAuth) {
+      const ws = service ? service.workspace : this.#pick(user.workspaces);
+      event.workspace = { id: `ws-${ws + 1}`, name: WORKSPACES[ws]! };
+    }
+    if (!isAuth && !isSearch) {
+      const type = noun === 'settings' ? 'setting' : noun;
+      const id = `${type.slice(0, 3)}-${this.#int(50_000)}`;
+      event.resource = {
+        type,
+        id,
+        name: `${this.#pick(WORDS)} ${this.#pick(WORDS)} ${this.#int(100)}`,
+        ...(this.#chance(0.3) ? { href: `https://app.example.com/${type}s/${id}` } : {}),
+      };
+    }
+    if (['update', 'enable', 'disable', 'reassign'].includes(verb)) {
+      event.changes = Array.from({ length: 1 + this.#int(4) }, () => {
+        const field = this.#pick(FIELDS);
+        const kind = this.#int(4);
+        if (kind === 0) return { field, from: this.#chance(0.5), to: this.#chance(0.5) };
+        if (kind === 1) return { field, from: this.#int(600), to: this.#int(600) };
+        if (kind === 2) return { field, from: null, to: `${this.#pick(WORDS)}` };
+        return { field, from: `${this.#pick(WORDS)} ${this.#pick(WORDS)}`, to: `${this.#pick(WORDS)} ${this.#pick(WORDS)}` };
+      });
+    }
+    if (isSearch) event.metadata = { query: `${this.#pick(WORDS)} ${this.#pick(WORDS)}`, results: this.#int(500), page: 1 + this.#int(5) };
+    else if (action === 'audit_log.export') event.metadata = { format: 'csv', rows: this.#int(100_000) };
+    else if (this.#chance(0.25)) event.metadata = { via: this.#chance(0.7) ? 'ui' : 'api', duration_ms: this.#int(2000) };
+    return event;
+  }
+
+  #int(n: number): number {
+    return Math.floor(this.#rand() * n);
+  }
+  #chance(p: number): boolean {
+    return this.#rand() < p;
+  }
+  #pick<T>(items: readonly T[]): T {
+    return items[this.#int(items.length)]!;
+  }
+  #hex(chars: number): string {
+    let s = '';
+    while (s.length < chars) s += this.#int(2 ** 32).toString(16).padStart(8, '0');
+    return s.slice(0, chars);
+  }
+  #ip(): string {
+    const r = this.#rand();
+    if (r < 0.15) return `2001:db8:${this.#int(0xffff).toString(16)}::${this.#int(0xffff).toString(16)}`;
+    const nets = ['203.0.113', '198.51.100', '192.0.2', `10.${this.#int(256)}.${this.#int(256)}`];
+    return `${this.#pick(nets)}.${1 + this.#int(254)}`;
+  }
+  /** A UUIDv7 for that millisecond, as the instrumentation makes one at record(). */
+  #uuidv7(ms: number): string {
+    const t = ms.toString(16).padStart(12, '0');
+    const variant = (8 + this.#int(4)).toString(16);
+    const tail = ((this.#int(2 ** 32) ^ this.idSalt) >>> 0).toString(16).padStart(8, '0') + this.#hex(4);
+    return `${t.slice(0, 8)}-${t.slice(8)}-7${this.#hex(3)}-${variant}${this.#hex(3)}-${tail}`;
+  }
+}
+
+/** Checks every 20th event against the contract; the collector would reject an invalid one. */
+function validated(events: AuditEvent[]): AuditEvent[] {
+  for (let i = 0; i < events.length; i += 20) {
+    const result = validateAuditEvent(events[i]);
+    if (!result.ok) throw new Error(`generated an invalid event: ${result.problems.join('; ')}\n${JSON.stringify(events[i])}`);
+    validatedCount += 1;
+  }
+  return events;
+}
+let validatedCount = 0;
+
+// ---- measuring -----------------------------------------------------------------------------
+
+interface Run {
+  events: number;
+  seconds: number;
+  perSecond: number;
+  /** Store: one insert() call each (serialising included). Helper: one bulk request each. */
+  latenciesMs: number[];
+  requests: number;
+  bytes: number;
+  created: number;
+  duplicates: number;
+  failed: number;
+  /** Items refused as retryable: 429 (indexing pressure, write queue full) or 5xx. */
+  rejected: number;
+  /** Share of the machine's CPU used by processes other than this one and the node (Linux). */
+  foreignCpu?: number;
+}
+
+interface Cell {
+  kind: 'store' | 'helper';
+  batchSize: number;
+  concurrency: number;
+  flushBytes?: number;
+  runs: Run[];
+  /** Runs measured again because other processes were busy meanwhile. */
+  discarded?: Run[];
+}
+
+interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  os: string;
+  elasticsearch: string;
+  esHeapMiB: number | undefined;
+  ownNode: boolean;
+  loadBefore: number[];
+}
+
+interface Results {
+  date: string;
+  machine: Machine;
+  config: { events: number; repeats: number; batchSizes: number[]; concurrency: number[]; seed: number; warmup: number; maxForeignCpu?: number };
+  cells: Cell[];
+  indices: Record<string, number>;
+  validatedEvents: number;
+  totalSeconds: number;
+}
+
+/** Bytes and timing of every request the client sends, from its diagnostic events. */
+class RequestMeter {
+  bytes = 0;
+  requests = 0;
+  latenciesMs: number[] = [];
+  readonly #started = new Map<unknown, number>();
+  constructor(store: ElasticsearchStore) {
+    store.client.diagnostic.on('request', (_err, meta) => {
+      if (!meta) return;
+      this.#started.set(meta.meta.request.id, performance.now());
+      const body = meta.meta.request.params.body;
+      if (typeof body === 'string' || Buffer.isBuffer(body)) this.bytes += Buffer.byteLength(body);
+      this.requests += 1;
+    });
+    store.client.diagnostic.on('response', (_err, meta) => {
+      const t0 = meta ? this.#started.get(meta.meta.request.id) : undefined;
+      if (meta && t0 !== undefined) {
+        this.latenciesMs.push(performance.now() - t0);
+        this.#started.delete(meta.meta.request.id);
+      }
+    });
+  }
+  reset(): void {
+    this.bytes = 0;
+    this.requests = 0;
+    this.latenciesMs = [];
+  }
+}
+
+async function runStore(store: ElasticsearchStore, meter: RequestMeter, events: AuditEvent[], batchSize: number, concurrency: number): Promise<Run> {
+  const run: Run = { events: events.length, seconds: 0, perSecond: 0, latenciesMs: [], requests: 0, bytes: 0, created: 0, duplicates: 0, failed: 0, rejected: 0 };
+  meter.reset();
+  let next = 0;
+  const worker = async () => {
+    while (next < events.length) {
+      const batch = events.slice(next, (next += batchSize));
+      const t0 = performance.now();
+      const result = await store.insert(batch);
+      run.latenciesMs.push(performance.now() - t0);
+      run.created += result.created;
+      run.duplicates += result.duplicates;
+      run.failed += result.failed.length;
+      // Retryable: 429 (indexing pressure, write queue full) or 5xx.
+      run.rejected += result.failed.filter((f) => f.retryable).length;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  run.seconds = (performance.now() - started) / 1000;
+  run.perSecond = run.created / run.seconds;
+  run.requests = meter.requests;
+  run.bytes = meter.bytes;
+  return run;
+}
+
+async function runHelper(store: ElasticsearchStore, meter: RequestMeter, events: AuditEvent[], flushBytes: number, concurrency: number): Promise<Run> {
+  meter.reset();
+  let rejected = 0;
+  const started = performance.now();
+  const stats = await store.client.helpers.bulk<Record<string, unknown>>({
+    // Mapped lazily, as the store maps each batch: the conversion is part of the cost.
+    datasource: (async function* () {
+      for (const e of events) yield toDocument(e);
+    })(),
+    onDocument: (doc) => ({ create: { _index: indexFor(doc['@timestamp'] as string), _id: (doc.event as { id: string }).id } }),
+    flushBytes,
+    concurrency,
+    retries: 0,
+    onDrop: (drop) => {
+      if (drop.status === 429) rejected += 1;
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    events: events.length,
+    seconds,
+    perSecond: stats.successful / seconds,
+    latenciesMs: meter.latenciesMs,
+    requests: meter.requests,
+    bytes: stats.bytes,
+    created: stats.successful,
+    duplicates: 0,
+    failed: stats.failed,
+    rejected,
+  };
+}
+
+/** CPU time of the whole machine, this process and the node, to tell when something else was busy. */
+interface CpuSample {
+  total: number;
+  busy: number;
+  ours: number;
+}
+function cpuSample(esPid: number | undefined): CpuSample | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = fields[3]! + (fields[4] ?? 0);
+    const proc = (pid: string) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(f[11]) + Number(f[12]); // utime + stime
+    };
+    return { total, busy: total - idle, ours: proc('self') + (esPid ? proc(String(esPid)) : 0) };
+  } catch {
+    return undefined;
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (up to 3 minutes) until other processes leave the cores alone for 2 s. */
+async function waitForQuiet(esPid: number | undefined): Promise<void> {
+  for (let waited = 0; waited < 180; waited += 2) {
+    const a = cpuSample(esPid);
+    await sleep(waited === 0 ? 500 : 2000);
+    const share = foreignShare(a, cpuSample(esPid));
+    if (share === undefined || share <= MAX_FOREIGN_CPU) return;
+    if (waited === 0) console.error(`  other processes use ${Math.round(share * 100)} % of the CPU: waiting for them`);
+  }
+}
+
+function cellName(cell: Cell): string {
+  return cell.kind === 'store' ? `batch ${cell.batchSize} × ${cell.concurrency}` : `helpers.bulk ${cell.flushBytes} B × ${cell.concurrency}`;
+}
+
+function foreignShare(a: CpuSample | undefined, b: CpuSample | undefined): number | undefined {
+  if (!a || !b || b.total <= a.total) return undefined;
+  return Math.max(0, (b.busy - a.busy - (b.ours - a.ours)) / (b.total - a.total));
+}
+
+// ---- reporting -----------------------------------------------------------------------------
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+const fmtRate = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtMs = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
+const fmtMiB = (bytes: number) => (bytes / 2 ** 20 >= 10 ? (bytes / 2 ** 20).toFixed(0) : (bytes / 2 ** 20).toFixed(2));
+
+interface Summary {
+  cell: Cell;
+  rate: number;
+  min: number;
+  max: number;
+  p50: number;
+  p95: number;
+  pMax: number;
+  bodyBytes: number;
+  docsPerRequest: number;
+  problems: number;
+}
+
+function summarize(cell: Cell): Summary {
+  const rates = cell.runs.map((r) => r.perSecond);
+  const latencies = cell.runs.flatMap((r) => r.latenciesMs);
+  const requests = cell.runs.reduce((s, r) => s + r.requests, 0);
+  const bytes = cell.runs.reduce((s, r) => s + r.bytes, 0);
+  const events = cell.runs.reduce((s, r) => s + r.events, 0);
+  return {
+    cell,
+    rate: median(rates),
+    min: Math.min(...rates),
+    max: Math.max(...rates),
+    p50: quantile(latencies, 0.5),
+    p95: quantile(latencies, 0.95),
+    pMax: Math.max(...latencies),
+    bodyBytes: requests > 0 ? bytes / requests : NaN,
+    docsPerRequest: requests > 0 ? events / requests : NaN,
+    problems: cell.runs.reduce((s, r) => s + r.failed + r.duplicates + (r.events - r.created - r.duplicates - r.failed), 0),
+  };
+}
+
+function render(results: Results): string {
+  const { machine: m, config: c } = results;
+  const store = results.cells.filter((x) => x.kind === 'store').map(summarize);
+  const helper = results.cells.filter((x) => x.kind === 'helper').map(summarize);
+  const at = (b: number, k: number) => store.find((s) => s.cell.batchSize === b && s.cell.concurrency === k);
+  const rounded = store
+    .filter((x) => x.cell.runs[0] && x.cell.runs[0].events !== c.events)
+    .map((x) => `${x.cell.batchSize} × ${x.cell.concurrency}: ${x.cell.runs[0]!.events.toLocaleString('en-US')}`);
+  const foreign = results.cells.flatMap((x) => x.runs.map((r) => r.foreignCpu)).filter((v): v is number => v !== undefined);
+  const discarded = results.cells.reduce((sum, x) => sum + (x.discarded?.length ?? 0), 0);
+  const lines: string[] = [HEADING, ''];
+  lines.push(
+    `How many events one \`ElasticsearchStore.insert()\` call should carry and how many calls the collector should keep in flight. ` +
+      `Every write is the collector's path: bulk \`create\` with the event id as \`_id\`, into daily indices, as the create-only \`audit-writer\` user. ` +
+      `Measured ${results.date.slice(0, 10)}; the whole run took ${Math.round(results.totalSeconds / 60)} min ${Math.round(results.totalSeconds % 60)} s.`,
+    '',
+    `- **Machine**: ${m.cpus} CPU cores (${m.cpuModel}), ${m.memoryGiB} GiB memory, ${m.os}, Node.js ${m.node}; load average before the run ${m.loadBefore.map((l) => l.toFixed(2)).join(' / ')}.`,
+    `- **Elasticsearch**: ${m.elasticsearch}, ${m.ownNode ? 'one node started by the benchmark (scripts/elasticsearch.ts: minimal distribution, security on, plain HTTP on loopback)' : 'the node at ELASTICSEARCH_URL'}, heap ${m.esHeapMiB ?? '?'} MiB, 1 shard per daily index, no replica, default refresh (idle shards skip it: nothing searches during the run). The node and the benchmark share the same cores, as a collector next to its Elasticsearch would.`,
+    `- **Events**: deterministic (seed ${c.seed}), ${Object.keys(AUDIT_ACTIONS).length} catalogue actions (log on/off, record reads and updates and task actions most often), 200 users, 6 service accounts, 20 workspaces, IPv4 and IPv6 addresses, browser and API user agents, resources, changes on updates, metadata on a quarter of them; ids are UUIDv7 of the event time. Times move through one week as the run goes on, 3 % arriving up to 36 h late, so ${Object.keys(results.indices).length} daily indices were written (${Object.values(results.indices).reduce((a, b) => a + b, 0).toLocaleString('en-US')} documents in all, every one accounted for; ${results.validatedEvents.toLocaleString('en-US')} sampled events passed \`validateAuditEvent\`). About ${fmtRate(median(store.map((s) => s.bodyBytes / s.docsPerRequest)))} bytes of bulk body per event.`,
+    `- **Method**: each cell writes ${c.events.toLocaleString('en-US')} fresh events${rounded.length > 0 ? ` (rounded up to whole waves of batch size × in flight: ${rounded.join(', ')})` : ''}, ${c.repeats} times; cells run in ${c.repeats} rounds, in a different shuffled order each round, after a ${c.warmup.toLocaleString('en-US')}-event warm-up, so index growth and merges fall on every cell alike. Events are made before the clock starts (the collector receives them decoded); the clock covers \`insert()\`: mapping to documents, serialising, HTTP, indexing. Latency is per \`insert()\` call, all runs of a cell together. "In flight" is the number of concurrent \`insert()\` calls.`,
+    ...(foreign.length > 0
+      ? [`- **Other load**: the machine is shared; a run waits until other processes leave the cores alone, and a run during which they used more than ${Math.round(100 * (results.config.maxForeignCpu ?? 0.1))} % of the CPU (from /proc/stat) is measured again, up to ${ATTEMPTS} attempts (${discarded} run${discarded === 1 ? '' : 's'} measured again). In the runs kept, other processes used ${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % of the CPU on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most.`]
+      : []),
+    `- **Rerun**: \`${COMMAND}\` (about ${Math.round(results.totalSeconds / 60)} min here; \`BENCH_EVENTS\`, \`BENCH_REPEATS\`, \`BENCH_BATCH_SIZES\`, \`BENCH_CONCURRENCY\` to change the grid; ELASTICSEARCH_URL to use your own node). Raw numbers: \`bench/results/es-bulk-batching.json\`.`,
+    '',
+    `Median events/s (of ${c.repeats} runs):`,
+    '',
+    `| batch size | ${c.concurrency.map((k) => `${k} in flight`).join(' | ')} |`,
+    `| ---: | ${c.concurrency.map(() => '---:').join(' | ')} |`,
+    ...c.batchSizes.map((b) => `| ${b} | ${c.concurrency.map((k) => { const s = at(b, k); return s ? fmtRate(s.rate) : '–'; }).join(' | ')} |`),
+    '',
+    'In detail:',
+    '',
+    '| batch size | in flight | events/s, median | min – max | latency per batch p50 / p95 / max (ms) | body per request (MiB) | in flight (MiB) | failed items |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const s of store) {
+    lines.push(
+      `| ${s.cell.batchSize} | ${s.cell.concurrency} | **${fmtRate(s.rate)}** | ${fmtRate(s.min)} – ${fmtRate(s.max)} | ${fmtMs(s.p50)} / ${fmtMs(s.p95)} / ${fmtMs(s.pMax)} | ${fmtMiB(s.bodyBytes)} | ${fmtMiB(s.bodyBytes * s.cell.concurrency)} | ${s.problems} |`,
+    );
+  }
+  for (const s of helper) {
+    lines.push(
+      `| \`helpers.bulk\`, flushBytes ${s.cell.flushBytes!.toLocaleString('en-US')} (≈ ${fmtRate(s.docsPerRequest)} events) | ${s.cell.concurrency} | **${fmtRate(s.rate)}** | ${fmtRate(s.min)} – ${fmtRate(s.max)} | ${fmtMs(s.p50)} / ${fmtMs(s.p95)} / ${fmtMs(s.pMax)} (HTTP only) | ${fmtMiB(s.bodyBytes)} | ${fmtMiB(s.bodyBytes * s.cell.concurrency)} | ${s.problems} |`,
+    );
+  }
+  lines.push('', ...conclusion(store, helper, c, m), '');
+  return lines.join('\n');
+}
+
+/**
+ * The default is the smallest amount of work in flight (batch size × calls) whose median reaches
+ * 90 % of the best median: past that knee, bigger batches buy little throughput and cost latency
+ * per batch (the collector acknowledges an OTLP request only once it is stored) and memory on
+ * both sides. Every sentence below is computed from the table, so a rerun keeps it true.
+ */
+function conclusion(store: Summary[], helper: Summary[], c: Results['config'], m: Machine): string[] {
+  const clean = store.filter((s) => s.problems === 0);
+  if (clean.length === 0) return ['**Conclusion**: no cell stored all its events; see the failed items.'];
+  const best = clean.reduce((a, b) => (b.rate > a.rate ? b : a));
+  const product = (s: Summary) => s.cell.batchSize * s.cell.concurrency;
+  const knee = clean.filter((s) => s.rate >= 0.9 * best.rate).sort((a, b) => product(a) - product(b) || a.p95 - b.p95)[0]!;
+  const at = (b: number, k: number) => clean.find((s) => s.cell.batchSize === b && s.cell.concurrency === k);
+  const pct = (a: number, b: number) => `${Math.round((100 * a) / b)} %`;
+  const name = (s: Summary) => `${s.cell.batchSize} × ${s.cell.concurrency}`;
+  const spread = median(clean.map((s) => (s.max - s.min) / s.rate));
+  const near = clean.filter((s) => s.rate >= 0.85 * best.rate).sort((a, b) => product(a) - product(b));
+  const sameConc = clean.filter((s) => s.cell.concurrency === knee.cell.concurrency);
+  const biggest = sameConc.filter((s) => s.cell.batchSize > knee.cell.batchSize).at(-1);
+  const gain = (from: number, to: number) => {
+    const ratios = c.batchSizes
+      .map((b) => [at(b, from), at(b, to)] as const)
+      .filter((p): p is readonly [Summary, Summary] => p[0] !== undefined && p[1] !== undefined)
+      .map(([a, b]) => b.rate / a.rate - 1);
+    return ratios.length > 0 ? `${median(ratios) >= 0 ? '+' : ''}${Math.round(100 * median(ratios))} %` : undefined;
+  };
+  const steps = c.concurrency.slice(1).map((k, i) => [c.concurrency[i]!, k] as const);
+  const out = [
+    `**Conclusion.** Default: **batches of ${knee.cell.batchSize} events, ${knee.cell.concurrency} \`insert()\` call${knee.cell.concurrency > 1 ? 's' : ''} in flight**: ` +
+      `${fmtRate(knee.rate)} events/s, ${pct(knee.rate, best.rate)} of the best median (${fmtRate(best.rate)} at ${name(best)}). ` +
+      `The rule: the smallest batch size × in flight whose median is within 10 % of the best.`,
+    `- Noise: the runs of one cell spread by ${Math.round(100 * spread)} % of its median (min to max, median over cells), so differences smaller than that are not findings; ` +
+      `within 15 % of the best median: ${near.map((s) => `${name(s)} (${fmtRate(s.rate)})`).join(', ')}.`,
+    `- Throughput knee, at ${knee.cell.concurrency} in flight: ${sameConc.map((s) => `${s.cell.batchSize}: ${fmtRate(s.rate)}`).join(', ')} events/s. ` +
+      `Small batches pay the per-request cost (HTTP round trip, bulk coordination, one response per call) on few events.`,
+    `- Concurrency: ${steps.map(([a, b]) => `${a} → ${b} in flight ${gain(a, b) ?? 'n/a'}`).join(', ')} (median change over batch sizes). ` +
+      `Elasticsearch's write pool has one thread per core (${m.cpus} here), shared with merges and with the writer itself, so calls past that queue instead of running.`,
+  ];
+  if (biggest) {
+    out.push(
+      `- Latency tail: at the default a batch takes ${fmtMs(knee.p50)} ms (p50), ${fmtMs(knee.p95)} ms (p95), ${fmtMs(knee.pMax)} ms at worst; ` +
+        `at ${name(biggest)} it is ${fmtMs(biggest.p50)} / ${fmtMs(biggest.p95)} / ${fmtMs(biggest.pMax)} ms. The sender's OTLP request waits that long for its acknowledgement, and a failed batch costs that much to retry.`,
+    );
+  }
+  const refused = [...store, ...helper].flatMap((s) => s.cell.runs).reduce((sum, r) => sum + r.rejected, 0);
+  const heaviest = clean.reduce((a, b) => (b.bodyBytes * b.cell.concurrency > a.bodyBytes * a.cell.concurrency ? b : a));
+  out.push(
+    `- Memory: the bulk bodies in flight are ${fmtMiB(knee.bodyBytes * knee.cell.concurrency)} MiB at the default, ${fmtMiB(heaviest.bodyBytes * heaviest.cell.concurrency)} MiB at ${name(heaviest)}, ` +
+      `held by the collector (plus the events and documents they come from) and counted again by Elasticsearch against its indexing-pressure limit ` +
+      `(10 % of the heap${m.esHeapMiB ? `, ${Math.round(m.esHeapMiB / 10)} MiB here` : ''}), past which it refuses bulk requests with 429: ` +
+      (refused === 0 ? 'no item was refused in this run.' : `${refused} items were refused (429 or 5xx) in this run.`),
+  );
+  for (const h of helper) {
+    const defaults = h.cell.flushBytes === 5_000_000 && h.cell.concurrency === 5;
+    const shaped = `flushBytes ${fmtMiB(h.cell.flushBytes!)} MiB ≈ ${fmtRate(h.docsPerRequest)} events per request, ${h.cell.concurrency} in flight`;
+    out.push(
+      `- The client's bulk helper, ${defaults ? `with its defaults (${shaped})` : `shaped like the default (${shaped})`}, same documents: ` +
+        `${fmtRate(h.rate)} events/s (${fmtRate(h.min)} – ${fmtRate(h.max)}); the store's path at the default reaches ${pct(knee.rate, h.rate)} of it.`,
+    );
+  }
+  return out;
+}
+
+function writeSection(section: string): void {
+  const existing = existsSync(RESULTS_MD) ? readFileSync(RESULTS_MD, 'utf8') : '# Benchmark results\n';
+  const start = existing.indexOf(HEADING);
+  let next: string;
+  if (start < 0) {
+    next = `${existing.trimEnd()}\n\n${section}`;
+  } else {
+    const after = existing.indexOf('\n## ', start + HEADING.length);
+    next = existing.slice(0, start) + section + (after < 0 ? '' : `\n${existing.slice(after + 1)}`);
+  }
+  writeFileSync(RESULTS_MD, `${next.trimEnd()}\n`);
+}
+
+// ---- the run -------------------------------------------------------------------------------
+
+/** BENCH_EVENTS rounded up to whole waves of batch size × in flight, so no call runs alone at the end. */
+function eventsFor(cell: Cell): number {
+  if (cell.kind === 'helper') return EVENTS;
+  const wave = cell.batchSize * cell.concurrency;
+  return Math.ceil(EVENTS / wave) * wave;
+}
+
+function shuffled<T>(items: T[], rand: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+async function esHeapMiB(admin: ElasticsearchStore): Promise<number | undefined> {
+  try {
+    const stats = await admin.client.nodes.stats({ metric: 'jvm', filter_path: 'nodes.*.jvm.mem.heap_max_in_bytes' });
+    const node = Object.values(stats.nodes ?? {})[0];
+    const bytes = node?.jvm?.mem?.heap_max_in_bytes;
+    return bytes ? Math.round(bytes / 2 ** 20) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--render')) {
+    writeSection(render(JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as Results));
+    console.log(`rewrote "${HEADING}" in ${RESULTS_MD} from ${RESULTS_JSON}`);
+    return;
+  }
+  const began = performance.now();
+  const loadBefore = os.loadavg();
+  let node: RunningElasticsearch | undefined;
+  let runDir: string | undefined;
+  const external = process.env.ELASTICSEARCH_URL;
+  const stopNode = async () => {
+    if (node) await stopElasticsearch(node.pid);
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+    node = undefined;
+    runDir = undefined;
+  };
+  process.once('SIGINT', () => {
+    void stopNode().finally(() => process.exit(130));
+  });
+  try {
+    let url: string;
+    let admin: { username: string; password: string };
+    let writer: { username: string; password: string };
+    if (external) {
+      url = external;
+      admin = { username: process.env.ELASTICSEARCH_USERNAME ?? '', password: process.env.ELASTICSEARCH_PASSWORD ?? '' };
+      writer = {
+        username: process.env.ELASTICSEARCH_WRITER_USERNAME ?? admin.username,
+        password: process.env.ELASTICSEARCH_WRITER_PASSWORD ?? admin.password,
+      };
+    } else {
+      const reason = unavailableReason();
+      if (reason) throw new Error(`cannot start Elasticsearch: ${reason} (or set ELASTICSEARCH_URL)`);
+      runDir = mkdtempSync(join(os.tmpdir(), 'otel-audit-bench-es-'));
+      console.error(`starting Elasticsearch ${ES_VERSION} in ${runDir} …`);
+      node = await startElasticsearch({ runDir, heap: '512m' });
+      url = node.url;
+      admin = node.admin;
+      writer = node.writer;
+      console.error(`Elasticsearch ${node.version} at ${url} (pid ${node.pid})`);
+    }
+    const adminStore = new ElasticsearchStore({ url, ...admin });
+    await adminStore.init();
+    // As the collector runs with least privilege: the writer may only create documents.
+    const store = new ElasticsearchStore({ url, ...writer, installTemplate: false });
+    await store.init();
+    const meter = new RequestMeter(store);
+
+    const cells: Cell[] = [
+      ...BATCH_SIZES.flatMap((batchSize) => CONCURRENCY.map((concurrency): Cell => ({ kind: 'store', batchSize, concurrency, runs: [] }))),
+      ...HELPER_CONFIGS.map((h): Cell => ({ kind: 'helper', batchSize: 0, ...h, runs: [] })),
+    ];
+    const total = WARMUP_EVENTS + cells.reduce((sum, cell) => sum + eventsFor(cell), 0) * REPEATS;
+    // A foreign node may hold an earlier run's events: salt the ids there, so every id is fresh.
+    const source = new EventSource(SEED, total, external ? randomInt(2 ** 32) : 0);
+    const order = prng(SEED + 1);
+    const written = new Set<string>();
+    const take = (n: number) => {
+      const events = validated(source.take(n));
+      for (const e of events) written.add(indexFor(e.time));
+      return events;
+    };
+
+    console.error(`warm-up: ${WARMUP_EVENTS} events, batches of 1000, 2 in flight`);
+    await runStore(store, meter, take(WARMUP_EVENTS), 1000, 2);
+    for (let round = 1; round <= REPEATS; round++) {
+      for (const cell of shuffled(cells, order)) {
+        let run: Run;
+        for (let attempt = 1; ; attempt++) {
+          if (!external) await waitForQuiet(node?.pid);
+          const events = take(eventsFor(cell));
+          const cpu0 = cpuSample(node?.pid);
+          run = cell.kind === 'store'
+            ? await runStore(store, meter, events, cell.batchSize, cell.concurrency)
+            : await runHelper(store, meter, events, cell.flushBytes!, cell.concurrency);
+          run.foreignCpu = external ? undefined : foreignShare(cpu0, cpuSample(node?.pid));
+          if ((run.foreignCpu ?? 0) <= MAX_FOREIGN_CPU || attempt === ATTEMPTS) break;
+          // Something else took the cores: measure again rather than report its noise.
+          console.error(`  discarded a run of ${cellName(cell)}: other processes used ${Math.round(run.foreignCpu! * 100)} % of the CPU`);
+          (cell.discarded ??= []).push(run);
+        }
+        cell.runs.push(run);
+        console.error(
+          `round ${round}/${REPEATS}  ${cellName(cell).padEnd(28)} ${fmtRate(run.perSecond).padStart(7)} events/s  ` +
+            `p50 ${fmtMs(quantile(run.latenciesMs, 0.5))} ms  max ${fmtMs(Math.max(...run.latenciesMs))} ms` +
+            (run.foreignCpu === undefined ? '' : `  other processes ${Math.round(run.foreignCpu * 100)} % CPU`) +
+            (run.created === run.events ? '' : `  created ${run.created}/${run.events}, duplicates ${run.duplicates}, failed ${run.failed} (429: ${run.rejected})`) +
+            `  [${Math.round((performance.now() - began) / 1000)} s]`,
+        );
+      }
+    }
+
+    // Every event accounted for: the indices hold exactly what was created.
+    const indices = [...written].sort();
+    await adminStore.client.indices.refresh({ index: indices, ignore_unavailable: true });
+    const counts: Record<string, number> = {};
+    for (const index of indices) counts[index] = (await adminStore.client.count({ index })).count;
+    const createdTotal = cells.flatMap((c) => [...c.runs, ...(c.discarded ?? [])]).reduce((s, r) => s + r.created, 0) + WARMUP_EVENTS;
+    const stored = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (!external && stored !== createdTotal) throw new Error(`the indices hold ${stored} documents, ${createdTotal} were created`);
+
+    const results: Results = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: os.availableParallelism(),
+        cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.versions.node,
+        os: `${os.type()} ${os.release()}`,
+        elasticsearch: node?.version ?? 'external',
+        esHeapMiB: await esHeapMiB(adminStore),
+        ownNode: !external,
+        loadBefore,
+      },
+      config: { events: EVENTS, repeats: REPEATS, batchSizes: BATCH_SIZES, concurrency: CONCURRENCY, seed: SEED, warmup: WARMUP_EVENTS, maxForeignCpu: MAX_FOREIGN_CPU },
+      cells,
+      indices: counts,
+      validatedEvents: validatedCount,
+      totalSeconds: 0,
+    };
+    await store.close();
+    await adminStore.close();
+    await stopNode();
+    results.totalSeconds = (performance.now() - began) / 1000;
+    mkdirSync(dirname(RESULTS_JSON), { recursive: true });
+    const rounded = JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v));
+    writeFileSync(RESULTS_JSON, `${rounded}\n`);
+    const section = render(results);
+    console.log(section);
+    writeSection(section);
+    console.error(`wrote ${RESULTS_MD} and ${RESULTS_JSON}`);
+  } finally {
+    await stopNode();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
