@@ -27,6 +27,33 @@ export interface RejectedRecord {
   record: unknown;
 }
 
+/**
+ * Conditions on events; all given ones must hold (AND), values within one list are
+ * alternatives (OR). The export service puts the caller's scope here as well as the
+ * caller's filters, so a filter can only narrow a scope, never widen it.
+ */
+export interface EventFilter {
+  actorIds?: readonly string[];
+  workspaceIds?: readonly string[];
+  /** Exact actions or prefixes (`api_token.` from the `api_token.*` the user typed); either matches. */
+  actions?: readonly string[];
+  actionPrefixes?: readonly string[];
+  categories?: readonly string[];
+  outcomes?: readonly string[];
+  resourceType?: string;
+  resourceId?: string;
+  /** An address, or a CIDR range (`10.0.0.0/8`, `2001:db8::/32`). */
+  ip?: string;
+  /** Words that must all appear in the message, the actor's name or the resource's name. Never query syntax. */
+  text?: string;
+}
+
+/** Where the previous page ended: the last event's time and id. */
+export interface EventCursor {
+  time: string;
+  id: string;
+}
+
 export interface EventQuery {
   /** Inclusive. */
   from: Date;
@@ -34,6 +61,11 @@ export interface EventQuery {
   to: Date;
   /** By time, then by id. Default: `asc`. */
   order?: 'asc' | 'desc';
+  filter?: EventFilter;
+  /** Start after this event (keyset pagination). */
+  after?: EventCursor;
+  /** Stop after this many events. */
+  limit?: number;
 }
 
 /**
@@ -52,6 +84,8 @@ export interface AuditStore {
   insertRejected(records: readonly RejectedRecord[]): Promise<void>;
   /** Streams matching events in (time, id) order; stops early when `signal` aborts. */
   query(query: EventQuery, signal?: AbortSignal): AsyncIterable<AuditEvent>;
+  /** How many events match (ignores `after` and `limit`). */
+  count(query: EventQuery): Promise<number>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

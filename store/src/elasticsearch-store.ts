@@ -128,6 +128,7 @@ export class ElasticsearchStore implements AuditStore {
 
   async *query(q: EventQuery, signal?: AbortSignal): AsyncIterable<AuditEvent> {
     const order = q.order ?? 'asc';
+    const pageSize = this.#opts.pageSize ?? 1000;
     let pit: string;
     try {
       pit = (await this.client.openPointInTime({ index: READ_ALIAS, keep_alive: '1m' }, { signal })).id;
@@ -137,13 +138,15 @@ export class ElasticsearchStore implements AuditStore {
       throw err;
     }
     try {
-      let searchAfter: (string | number)[] | undefined;
+      let searchAfter: (string | number)[] | undefined = q.after ? [Date.parse(q.after.time), q.after.id] : undefined;
+      let remaining = q.limit ?? Number.POSITIVE_INFINITY;
       for (;;) {
+        const size = Math.min(pageSize, remaining);
         const page = await this.client.search<Record<string, unknown>>(
           {
             pit: { id: pit, keep_alive: '1m' },
-            size: this.#opts.pageSize ?? 1000,
-            query: { range: { '@timestamp': { gte: q.from.toISOString(), lt: q.to.toISOString() } } },
+            size,
+            query: esQuery(q),
             sort: [{ '@timestamp': { order } }, { 'event.id': { order } }],
             track_total_hits: false,
             ...(searchAfter ? { search_after: searchAfter } : {}),
@@ -153,11 +156,21 @@ export class ElasticsearchStore implements AuditStore {
         if (page.pit_id) pit = page.pit_id;
         const hits = page.hits.hits;
         for (const hit of hits) yield fromDocument(hit._source!);
-        if (hits.length < (this.#opts.pageSize ?? 1000)) return;
+        remaining -= hits.length;
+        if (hits.length < size || remaining <= 0) return;
         searchAfter = hits.at(-1)!.sort as (string | number)[];
       }
     } finally {
       await this.client.closePointInTime({ id: pit }).catch(() => undefined);
+    }
+  }
+
+  async count(q: EventQuery): Promise<number> {
+    try {
+      return (await this.client.count({ index: READ_ALIAS, query: esQuery(q) })).count;
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return 0;
+      throw err;
     }
   }
 
@@ -173,4 +186,49 @@ export class ElasticsearchStore implements AuditStore {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/**
+ * The filter as an Elasticsearch bool query, in filter context. User text goes into a
+ * `multi_match` (analysed words, no syntax), never `query_string`: it cannot reach
+ * outside the scope's conditions or run query syntax.
+ */
+function esQuery(q: EventQuery): Record<string, unknown> {
+  const f = q.filter ?? {};
+  const must: Record<string, unknown>[] = [{ range: { '@timestamp': { gte: q.from.toISOString(), lt: q.to.toISOString() } } }];
+  // An empty list matches nothing (`terms` with no values would match nothing too, but say it).
+  const terms = (field: string, values: readonly string[] | undefined) => {
+    if (values) must.push(values.length > 0 ? { terms: { [field]: values } } : { bool: { must_not: { match_all: {} } } });
+  };
+  terms('user.id', f.actorIds);
+  terms('organization.id', f.workspaceIds);
+  terms('audit.category', f.categories);
+  terms('event.outcome', f.outcomes);
+  if (f.actions || f.actionPrefixes) {
+    must.push({
+      bool: {
+        should: [
+          ...(f.actions && f.actions.length > 0 ? [{ terms: { 'event.action': f.actions } }] : []),
+          ...(f.actionPrefixes ?? []).map((p) => ({ prefix: { 'event.action': p } })),
+        ],
+        minimum_should_match: 1,
+      },
+    });
+  }
+  if (f.resourceType !== undefined) must.push({ term: { 'audit.resource.type': f.resourceType } });
+  if (f.resourceId !== undefined) must.push({ term: { 'audit.resource.id': f.resourceId } });
+  // A term query on an `ip` field takes an address or a CIDR range.
+  if (f.ip !== undefined) must.push({ term: { 'source.ip': f.ip } });
+  if (f.text?.trim()) {
+    must.push({
+      multi_match: {
+        query: f.text.trim().split(/\s+/).slice(0, 16).join(' '),
+        fields: ['message', 'user.name.text', 'audit.resource.name.text'],
+        type: 'cross_fields',
+        operator: 'and',
+        lenient: true,
+      },
+    });
+  }
+  return { bool: { filter: must } };
 }

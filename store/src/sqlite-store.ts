@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BlockList, isIP } from 'node:net';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
@@ -124,31 +125,47 @@ export class SqliteStore implements AuditStore {
     const desc = q.order === 'desc';
     const cmp = desc ? '<' : '>';
     const dir = desc ? 'DESC' : 'ASC';
-    const first = this.#db.prepare(
-      `SELECT time_ms, id, doc FROM audit_events WHERE time_ms >= ? AND time_ms < ?
+    const where = whereClause(q);
+    const page = this.#db.prepare(
+      `SELECT time_ms, id, doc FROM audit_events WHERE ${where.sql}
+       AND (? IS NULL OR time_ms ${cmp} ? OR (time_ms = ? AND id ${cmp} ?))
        ORDER BY time_ms ${dir}, id ${dir} LIMIT ?`,
     );
-    const next = this.#db.prepare(
-      `SELECT time_ms, id, doc FROM audit_events WHERE time_ms >= ? AND time_ms < ?
-       AND (time_ms ${cmp} ? OR (time_ms = ? AND id ${cmp} ?))
-       ORDER BY time_ms ${dir}, id ${dir} LIMIT ?`,
-    );
-    const from = q.from.getTime();
-    const to = q.to.getTime();
-    let last: { time_ms: number; id: string } | undefined;
+    const inRange = ipMatcher(q.filter?.ip);
+    let last: { time_ms: number; id: string } | undefined = q.after ? { time_ms: Date.parse(q.after.time), id: q.after.id } : undefined;
+    let remaining = q.limit ?? Number.POSITIVE_INFINITY;
     for (;;) {
       signal?.throwIfAborted();
       // Keyset pages, each its own short read: no statement stays open across a slow
       // consumer, so writers are never held up by an export.
-      const rows = (
-        last
-          ? next.all(from, to, last.time_ms, last.time_ms, last.id, this.#pageSize)
-          : first.all(from, to, this.#pageSize)
+      const rows = page.all(
+        ...where.params,
+        last?.time_ms ?? null,
+        last?.time_ms ?? null,
+        last?.time_ms ?? null,
+        last?.id ?? null,
+        this.#pageSize,
       ) as { time_ms: number; id: string; doc: string }[];
-      for (const row of rows) yield JSON.parse(row.doc) as AuditEvent;
+      for (const row of rows) {
+        const event = JSON.parse(row.doc) as AuditEvent;
+        if (inRange && !inRange(event.client?.ip)) continue;
+        yield event;
+        if (--remaining <= 0) return;
+      }
       if (rows.length < this.#pageSize) return;
       last = rows.at(-1);
     }
+  }
+
+  async count(q: EventQuery): Promise<number> {
+    if (q.filter?.ip?.includes('/')) {
+      // A CIDR range is matched in code (SQLite has no address type): count by reading.
+      let n = 0;
+      for await (const _ of this.query({ ...q, after: undefined, limit: undefined })) n += 1;
+      return n;
+    }
+    const where = whereClause(q);
+    return (this.#db.prepare(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
   }
 
   async ping(): Promise<boolean> {
@@ -158,4 +175,61 @@ export class SqliteStore implements AuditStore {
   async close(): Promise<void> {
     this.#db.close();
   }
+}
+
+/** The filter as SQL over indexed columns where there are some, the JSON document otherwise. */
+function whereClause(q: EventQuery): { sql: string; params: unknown[] } {
+  const parts = ['time_ms >= ?', 'time_ms < ?'];
+  const params: unknown[] = [q.from.getTime(), q.to.getTime()];
+  const f = q.filter ?? {};
+  const anyOf = (column: string, values: readonly string[] | undefined) => {
+    if (!values) return;
+    // An empty list matches nothing: a scope with no members must not mean "no condition".
+    if (values.length === 0) return void parts.push('0');
+    parts.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+    params.push(...values);
+  };
+  anyOf('actor_id', f.actorIds);
+  anyOf('workspace_id', f.workspaceIds);
+  anyOf('category', f.categories);
+  anyOf('outcome', f.outcomes);
+  if (f.actions || f.actionPrefixes) {
+    const alternatives = [
+      ...(f.actions ?? []).map((a) => (params.push(a), 'action = ?')),
+      ...(f.actionPrefixes ?? []).map((p) => (params.push(`${escapeLike(p)}%`), "action LIKE ? ESCAPE '\\'")),
+    ];
+    parts.push(alternatives.length > 0 ? `(${alternatives.join(' OR ')})` : '0');
+  }
+  if (f.resourceType !== undefined) (parts.push("json_extract(doc, '$.resource.type') = ?"), params.push(f.resourceType));
+  if (f.resourceId !== undefined) (parts.push("json_extract(doc, '$.resource.id') = ?"), params.push(f.resourceId));
+  if (f.ip !== undefined && !f.ip.includes('/')) (parts.push("json_extract(doc, '$.client.ip') = ?"), params.push(f.ip));
+  for (const word of words(f.text)) {
+    // Bound parameters and escaped wildcards: user text is data, never SQL or a pattern.
+    const like = `%${escapeLike(word)}%`;
+    parts.push(
+      "(json_extract(doc, '$.message') LIKE ? ESCAPE '\\' OR json_extract(doc, '$.actor.name') LIKE ? ESCAPE '\\' OR json_extract(doc, '$.resource.name') LIKE ? ESCAPE '\\')",
+    );
+    params.push(like, like, like);
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+export function words(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/).filter(Boolean).slice(0, 16);
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function ipMatcher(ip: string | undefined): ((candidate: string | undefined) => boolean) | undefined {
+  if (!ip?.includes('/')) return undefined;
+  const [addr, bits] = ip.split('/');
+  const family = isIP(addr!) === 6 ? 'ipv6' : 'ipv4';
+  const list = new BlockList();
+  list.addSubnet(addr!, Number(bits), family);
+  return (candidate) => {
+    const kind = isIP(candidate ?? '');
+    return kind !== 0 && list.check(candidate!, kind === 6 ? 'ipv6' : 'ipv4');
+  };
 }
