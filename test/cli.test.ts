@@ -61,7 +61,7 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
     const token = (
       await run(process.execPath, [cli, 'token', '--sub', 'alice', '--name', 'Alice', '--permission', 'users:view', '--permission', 'security-logs:view'], { env: env() })
     ).stdout.trim();
-    const res = await fetch(`${exportUrl}/v1/exports/events.csv`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${exportUrl}/v1/exports/events.csv?scope=all`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const rows = parse(await res.text(), { columns: true }) as Record<string, string>[];
     expect(rows.map((r) => r['Event ID'])).toEqual(ids);
@@ -70,7 +70,7 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
 
   it('refuses a token without the permissions', async () => {
     const token = (await run(process.execPath, [cli, 'token', '--sub', 'bob'], { env: env() })).stdout.trim();
-    const res = await fetch(`${exportUrl}/v1/exports/events.csv`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${exportUrl}/v1/exports/events.csv?scope=all`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(403);
   });
 

@@ -104,7 +104,7 @@ for (const kind of kinds) {
       expect(stored).toEqual(expected);
 
       const token = await signToken(SECRET, { sub: 'u-auditor', permissions: ['users:view', 'security-logs:view'] });
-      const res = await fetch(`${exportUrl}/v1/exports/events.csv?from=${range.from.toISOString()}&to=${range.to.toISOString()}`, {
+      const res = await fetch(`${exportUrl}/v1/exports/events.csv?scope=all&from=${range.from.toISOString()}&to=${range.to.toISOString()}`, {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(res.status).toBe(200);

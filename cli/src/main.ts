@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildCollector, collectorConfigFromEnv } from '@otel-audit/collector';
 import { buildExportService, exportServiceConfigFromEnv, loadOrCreateDevSecret, signToken } from '@otel-audit/exporter-service';
+import { createAuditLogger } from '@otel-audit/instrumentation';
 import { createStore, storeConfigFromEnv, type AuditStore } from '@otel-audit/store';
 
 const USAGE = `usage: otel-audit <command> [options]
@@ -54,8 +55,13 @@ async function startCollector(store: AuditStore, config = collectorConfigFromEnv
   return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}` };
 }
 
-async function startExportService(store: AuditStore, config = exportServiceConfigFromEnv()) {
-  const app = buildExportService({ store, auth: config.auth, logger: logger() });
+async function startExportService(store: AuditStore, config = exportServiceConfigFromEnv(), auditEndpoint?: string) {
+  // Every look at the log is itself audited, through the same pipeline as any app's events.
+  const audit = createAuditLogger({ serviceName: 'otel-audit-export-service', ...(auditEndpoint ? { endpoint: auditEndpoint } : {}) });
+  const app = buildExportService({ store, auth: config.auth, audit, logger: logger() });
+  app.addHook('onClose', async () => {
+    await audit.shutdown({ timeoutMillis: 5000 }).catch((err: unknown) => app.log.warn({ err }, 'audit events of exports not delivered'));
+  });
   await app.listen({ host: config.host, port: config.port });
   return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}`, config };
 }
@@ -66,7 +72,7 @@ async function start(): Promise<void> {
   const exportConfig = exportServiceConfigFromEnv();
   const store = await openStore(collectorConfig.store);
   const collector = await startCollector(store, collectorConfig);
-  const exporter = await startExportService(store, exportConfig);
+  const exporter = await startExportService(store, exportConfig, collector.url);
   closeOnSignal([collector.app, exporter.app], store);
   const tokenHint = exporter.config.devSecret
     ? 'npx otel-audit token --sub alice --name Alice --permission users:view --permission security-logs:view'
@@ -81,7 +87,7 @@ async function start(): Promise<void> {
       'Try it from another terminal:',
       `  OTEL_EXPORTER_OTLP_ENDPOINT=${collector.url} node examples/record-events.mjs`,
       `  TOKEN=$(${tokenHint})`,
-      `  curl -H "Authorization: Bearer $TOKEN" "${exporter.url}/v1/exports/events.csv"`,
+      `  curl -H "Authorization: Bearer $TOKEN" "${exporter.url}/v1/exports/events.csv?scope=all"`,
       '',
     ].join('\n') + '\n',
   );

@@ -1,92 +1,275 @@
-import { pipeline, Readable } from 'node:stream';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { stringify } from 'csv-stringify';
-import { EXPORT_COLUMNS, exportRow, type AuditEvent } from '@otel-audit/contract';
-import type { AuditStore } from '@otel-audit/store';
+import { PassThrough, type Readable } from 'node:stream';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { EXPORT_COLUMNS, type AuditEvent, type ExportColumnKey } from '@otel-audit/contract';
+import type { AuditLogger } from '@otel-audit/instrumentation';
+import type { AuditStore, EventQuery } from '@otel-audit/store';
 import { createAuthenticator, type AuthOptions, type Caller } from './auth.js';
 import { ExportError } from './errors.js';
-import { neutralizeFormula } from './internal/csv-safety.js';
+import { backgroundExports, type BackgroundExportOptions } from './internal/background-exports.js';
+import {
+  EVENT_QUERY_SCHEMA,
+  decodeCursor,
+  encodeCursor,
+  parseEventQuery,
+  scopeLabel,
+  type EventQueryParams,
+  type ParsedEventQuery,
+} from './internal/event-query.js';
+import { csvStream, isValidTimeZone, writeXlsx, type ExportFormat } from './internal/export-writers.js';
 
 export interface ExportServiceOptions {
   store: AuditStore;
   auth: AuthOptions;
+  /**
+   * Records every search and download of the log (`audit_log.search`, `audit_log.export`)
+   * through the same pipeline as any other audit event. Default: none.
+   */
+  audit?: AuditLogger;
   /** Window when the caller gives no `from`. Default: 30 days. */
   defaultWindowMs?: number;
+  /** Longest `from`–`to` range. Default: 366 days. */
+  maxRangeMs?: number;
+  /** Largest streamed download; past it the client is told to use a background export. Default: 100 000 rows. */
+  rowCap?: number;
+  /** Largest JSON page. Default: 1000 (default page: 100). */
+  maxPageSize?: number;
   logger?: FastifyServerOptions['logger'];
+  /** Background exports (`POST /v1/exports`, signed download links). Default: off. */
+  jobs?: BackgroundExportOptions;
 }
 
-export const EXPORT_SERVICE_DEFAULTS = { defaultWindowMs: 30 * 24 * 3600 * 1000 } as const;
+export const EXPORT_SERVICE_DEFAULTS = {
+  defaultWindowMs: 30 * 24 * 3600 * 1000,
+  maxRangeMs: 366 * 24 * 3600 * 1000,
+  rowCap: 100_000,
+  maxPageSize: 1000,
+} as const;
 
-/** The ProcessMaker rule for every user's security log: both permissions, or super admin. */
-export const ALL_USERS_PERMISSIONS = ['users:view', 'security-logs:view'] as const;
+export { ALL_USERS_PERMISSIONS, mayViewAllUsers } from './internal/event-query.js';
 
-export function mayViewAllUsers(caller: Caller): boolean {
-  return caller.superAdmin || ALL_USERS_PERMISSIONS.every((p) => caller.permissions.includes(p));
+interface FormatParams {
+  columns?: string;
+  tz?: string;
+  dateFormat?: string;
+  delimiter?: string;
+  bom?: string;
 }
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+const FORMAT_SCHEMA = {
+  columns: { type: 'string', maxLength: 500, description: `Comma-separated, in order: ${EXPORT_COLUMNS.map((c) => c.key).join(', ')}` },
+  tz: { type: 'string', maxLength: 64, description: 'IANA time zone of the Date column; default UTC' },
+  dateFormat: { type: 'string', maxLength: 32, description: '`iso` (ISO 8601, default) or `MM/DD/YYYY HH:mm:ss`' },
+} as const;
 
-function parseInstant(name: string, raw: string | undefined, fallback: Date): Date {
-  if (raw === undefined || raw === '') return fallback;
-  const t = ISO_8601.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (Number.isNaN(t)) throw new ExportError('AUDIT_ERR_INVALID_QUERY', `${name} must be an ISO 8601 date or time, got ${JSON.stringify(raw)}`);
-  return new Date(t);
-}
+const ERROR_SCHEMA = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+} as const;
 
 export function buildExportService(opts: ExportServiceOptions): FastifyInstance {
   const o = { ...EXPORT_SERVICE_DEFAULTS, ...opts };
-  const app = Fastify({ logger: o.logger ?? false });
+  const app = Fastify({ logger: o.logger ?? false, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } });
   const authenticate = createAuthenticator(o.auth);
   const { store } = o;
+  const limits = { defaultWindowMs: o.defaultWindowMs, maxRangeMs: o.maxRangeMs };
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-
-  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/exports/events.csv', async (request, reply) => {
-    const caller = await authenticate(request.headers.authorization);
-    if (!mayViewAllUsers(caller)) throw new ExportError('AUDIT_ERR_SCOPE_FORBIDDEN');
-    const to = parseInstant('to', request.query.to, new Date());
-    const from = parseInstant('from', request.query.from, new Date(to.getTime() - o.defaultWindowMs));
-    if (from >= to) throw new ExportError('AUDIT_ERR_INVALID_QUERY', '`from` must be before `to`');
-
-    // A client that goes away stops the query (and closes the point in time).
-    const abort = new AbortController();
-    reply.raw.on('close', () => abort.abort());
-    const events = store.query({ from, to }, abort.signal)[Symbol.asyncIterator]();
-    // Pull the first event before any header goes out: a store that is down becomes a
-    // clean 503, not a truncated download.
-    let first: IteratorResult<AuditEvent>;
-    try {
-      first = await events.next();
-    } catch (err) {
-      request.log.error({ err }, 'store query failed');
-      throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
-    }
-    async function* rows() {
-      for (let r = first; !r.done; r = await events.next()) yield exportRow(r.value).map(neutralizeFormula);
-    }
-    const csv = stringify({ header: true, columns: EXPORT_COLUMNS.map((c) => (c.key === 'date' ? 'Date (UTC)' : c.header)) });
-    const body = pipeline(Readable.from(rows()), csv, (err) => {
-      if (err && !abort.signal.aborted) request.log.error({ err }, 'export stream failed');
-    });
-    const range = `${from.toISOString().slice(0, 10)}_${to.toISOString().slice(0, 10)}`;
-    return reply
-      .header('content-type', 'text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="audit-log_all-users_${range}.csv"`)
-      .send(body);
+  app.register(swagger, {
+    openapi: {
+      info: { title: 'otel-audit export service', version: '0.1.0', description: 'Scoped audit-log search and CSV/XLSX exports' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
   });
+  app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  const authorize = async (request: FastifyRequest<{ Querystring: EventQueryParams }>, order: 'asc' | 'desc') => {
+    const caller = await authenticate(request.headers.authorization);
+    return { caller, parsed: parseEventQuery(caller, request.query, limits, order) };
+  };
+
+  const recordLook = (
+    request: FastifyRequest,
+    caller: Caller,
+    parsed: ParsedEventQuery,
+    action: 'audit_log.search' | 'audit_log.export',
+    details: Record<string, string | number>,
+  ) => {
+    if (!o.audit) return;
+    try {
+      o.audit.record({
+        action,
+        actor: { id: caller.id, ...(caller.name ? { name: caller.name } : {}), type: 'user' },
+        client: { ip: request.ip, ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 1024) } : {}) },
+        ...(parsed.scope.kind === 'workspace' ? { workspace: { id: parsed.scope.workspace } } : {}),
+        resource: { type: 'audit_log', name: scopeLabel(parsed.scope) },
+        correlationId: request.id,
+        metadata: {
+          scope: parsed.scope.kind,
+          from: parsed.query.from.toISOString(),
+          to: parsed.query.to.toISOString(),
+          filters: JSON.stringify(parsed.filters).slice(0, 500),
+          ...details,
+        },
+      });
+    } catch (err) {
+      // A full audit queue must not turn a read into a failure after the fact; it is logged loudly.
+      request.log.error({ err }, 'could not record the audit of this look at the log');
+    }
+  };
+
+  app.get<{ Querystring: EventQueryParams & { cursor?: string; limit?: string } }>(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Search events, newest first by default, a page at a time',
+        querystring: {
+          ...EVENT_QUERY_SCHEMA,
+          properties: {
+            ...EVENT_QUERY_SCHEMA.properties,
+            cursor: { type: 'string', maxLength: 400, description: 'From the previous page' },
+            limit: { type: 'string', pattern: '^[0-9]{1,5}$', description: 'Events per page; default 100' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { events: { type: 'array', items: { type: 'object', additionalProperties: true } }, nextCursor: { type: ['string', 'null'] } },
+          },
+          400: ERROR_SCHEMA,
+          401: ERROR_SCHEMA,
+          403: ERROR_SCHEMA,
+        },
+      },
+    },
+    async (request) => {
+      const { caller, parsed } = await authorize(request, 'desc');
+      const limit = Math.min(Number(request.query.limit ?? 100) || 100, o.maxPageSize);
+      const q: EventQuery = { ...parsed.query, after: decodeCursor(request.query.cursor), limit };
+      const events: AuditEvent[] = [];
+      try {
+        for await (const e of store.query(q)) events.push(e);
+      } catch (err) {
+        request.log.error({ err }, 'store query failed');
+        throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
+      }
+      const last = events.at(-1);
+      recordLook(request, caller, parsed, 'audit_log.search', { rows: events.length });
+      return { events, nextCursor: events.length === limit && last ? encodeCursor({ time: last.time, id: last.id }) : null };
+    },
+  );
+
+  const download = (format: 'csv' | 'xlsx') =>
+    async (request: FastifyRequest<{ Querystring: EventQueryParams & FormatParams }>, reply: FastifyReply) => {
+      const { caller, parsed } = await authorize(request, 'asc');
+      const fmt = parseFormat(request.query);
+      let total: number;
+      try {
+        total = await store.count(parsed.query);
+      } catch (err) {
+        request.log.error({ err }, 'store count failed');
+        throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
+      }
+      if (total > o.rowCap) {
+        throw new ExportError(
+          'AUDIT_ERR_EXPORT_TOO_LARGE',
+          `${total} rows is over the ${o.rowCap}-row limit of a direct download; start a background export with POST /v1/exports`,
+        );
+      }
+      // A client that goes away stops the query (and closes the point in time).
+      const abort = new AbortController();
+      reply.raw.on('close', () => abort.abort());
+      const events = store.query(parsed.query, abort.signal)[Symbol.asyncIterator]();
+      // Pull the first event before any header goes out: a store that is down becomes a
+      // clean 503, not a truncated download.
+      let first: IteratorResult<AuditEvent>;
+      try {
+        first = await events.next();
+      } catch (err) {
+        request.log.error({ err }, 'store query failed');
+        throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
+      }
+      let rows = 0;
+      async function* counted() {
+        for (let r = first; !r.done; r = await events.next()) {
+          rows += 1;
+          yield r.value;
+        }
+      }
+      reply.raw.on('finish', () => recordLook(request, caller, parsed, 'audit_log.export', { format, rows }));
+      const name = `audit-log_${scopeLabel(parsed.scope)}_${parsed.query.from.toISOString().slice(0, 10)}_${parsed.query.to.toISOString().slice(0, 10)}.${format}`;
+      reply.header('content-disposition', `attachment; filename="${name}"`);
+      let body: Readable;
+      if (format === 'csv') {
+        reply.header('content-type', 'text/csv; charset=utf-8');
+        body = csvStream(counted(), { ...fmt, delimiter: request.query.delimiter === ';' ? ';' : ',', bom: request.query.bom === 'true' || request.query.bom === '1' });
+      } else {
+        reply.header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+        const out = new PassThrough();
+        writeXlsx(counted(), out, fmt).catch((err: unknown) => {
+          if (!abort.signal.aborted) request.log.error({ err }, 'xlsx export failed');
+          out.destroy(err as Error);
+        });
+        body = out;
+      }
+      return reply.send(body);
+    };
+
+  const downloadSchema = (format: string) => ({
+    summary: `Download the events as ${format.toUpperCase()} (up to the row limit; larger: POST /v1/exports)`,
+    querystring: {
+      ...EVENT_QUERY_SCHEMA,
+      properties: {
+        ...EVENT_QUERY_SCHEMA.properties,
+        ...FORMAT_SCHEMA,
+        ...(format === 'csv'
+          ? {
+              delimiter: { type: 'string', enum: [',', ';'], description: 'Default ,' },
+              bom: { type: 'string', enum: ['true', 'false', '1', '0'], description: 'UTF-8 byte-order mark for Excel' },
+            }
+          : {}),
+      },
+    },
+  });
+  app.get('/v1/exports/events.csv', { schema: downloadSchema('csv') }, download('csv'));
+  app.get('/v1/exports/events.xlsx', { schema: downloadSchema('xlsx') }, download('xlsx'));
+
+  if (o.jobs) app.register(backgroundExports({ ...o.jobs, events: store, authenticate, limits, parseFormat, audit: o.audit }));
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
     const known = error instanceof ExportError ? error : undefined;
-    const status = known?.statusCode ?? (error.statusCode && error.statusCode < 500 ? error.statusCode : 500);
+    let status = known?.statusCode ?? (error.statusCode && error.statusCode < 500 ? error.statusCode : 500);
+    let code: string = known?.code ?? (status < 500 ? 'AUDIT_ERR_INVALID_QUERY' : 'AUDIT_ERR_INTERNAL');
+    if (error.validation) {
+      status = 400;
+      code = 'AUDIT_ERR_INVALID_QUERY';
+    }
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     if (status === 503) reply.header('retry-after', '5');
-    reply.status(status).send({
-      error: {
-        code: known?.code ?? (status < 500 ? 'AUDIT_ERR_INVALID_QUERY' : 'AUDIT_ERR_INTERNAL'),
-        message: status >= 500 && !known ? 'internal error' : error.message,
-      },
-    });
+    // Never a store's own error text: it could describe data outside the caller's scope.
+    reply.status(status).send({ error: { code, message: status >= 500 && !known ? 'internal error' : error.message } });
   });
 
   return app;
+}
+
+function parseFormat(p: FormatParams): ExportFormat {
+  const keys = EXPORT_COLUMNS.map((c) => c.key) as ExportColumnKey[];
+  const columns = p.columns
+    ? p.columns.split(',').map((c) => c.trim()).filter(Boolean)
+    : keys;
+  const unknown = columns.find((c) => !keys.includes(c as ExportColumnKey));
+  if (unknown !== undefined) {
+    throw new ExportError('AUDIT_ERR_INVALID_QUERY', `columns: unknown column ${JSON.stringify(unknown)}; known: ${keys.join(', ')}`);
+  }
+  const timeZone = p.tz || 'UTC';
+  if (!isValidTimeZone(timeZone)) throw new ExportError('AUDIT_ERR_INVALID_QUERY', `tz must be an IANA time zone, got ${JSON.stringify(timeZone)}`);
+  const df = (p.dateFormat ?? 'iso').toLowerCase();
+  const dateFormat = df === 'iso' ? 'iso' : df === 'us' || df === 'mm/dd/yyyy hh:mm:ss' ? 'us' : undefined;
+  if (!dateFormat) throw new ExportError('AUDIT_ERR_INVALID_QUERY', `dateFormat must be iso or MM/DD/YYYY HH:mm:ss, got ${JSON.stringify(p.dateFormat)}`);
+  return { columns: [...new Set(columns)] as ExportColumnKey[], timeZone, dateFormat };
 }

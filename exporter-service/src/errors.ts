@@ -3,6 +3,11 @@ export const EXPORT_ERRORS = {
   AUDIT_ERR_UNAUTHENTICATED: { status: 401, message: 'a valid bearer token is required' },
   AUDIT_ERR_SCOPE_FORBIDDEN: { status: 403, message: 'you are not allowed to see this scope' },
   AUDIT_ERR_INVALID_QUERY: { status: 400, message: 'invalid query parameters' },
+  AUDIT_ERR_EXPORT_TOO_LARGE: { status: 413, message: 'too many rows for a direct download; start a background export' },
+  AUDIT_ERR_EXPORT_NOT_FOUND: { status: 404, message: 'no such export' },
+  AUDIT_ERR_EXPORT_EXPIRED: { status: 410, message: 'this export has expired; start a new one' },
+  AUDIT_ERR_LINK_INVALID: { status: 403, message: 'this download link is not valid' },
+  AUDIT_ERR_RATE_LIMITED: { status: 429, message: 'too many requests; retry later' },
   AUDIT_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the audit store is unavailable; retry later' },
   AUDIT_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const;

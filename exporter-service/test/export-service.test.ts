@@ -32,7 +32,7 @@ describe('export service on a real SQLite file', () => {
   });
 
   const get = (query: string, token?: string) =>
-    app.inject({ url: `/v1/exports/events.csv${query}`, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    app.inject({ url: `/v1/exports/events.csv${query}${query ? '&' : '?'}scope=all`, headers: token ? { authorization: `Bearer ${token}` } : {} });
   const auditor = () => signToken(SECRET, { sub: 'u-auditor', permissions: ['users:view', 'security-logs:view'] });
 
   it('answers 401 without a token, with a forged one, and with an expired one', async () => {
@@ -89,7 +89,7 @@ describe('export service with an unreachable store', () => {
     const store = new ElasticsearchStore({ url: 'http://127.0.0.1:9', installTemplate: false });
     const app = buildExportService({ store, auth: { secret: SECRET } });
     const token = await signToken(SECRET, { sub: 'root', superAdmin: true });
-    const res = await app.inject({ url: '/v1/exports/events.csv', headers: { authorization: `Bearer ${token}` } });
+    const res = await app.inject({ url: '/v1/exports/events.csv?scope=all', headers: { authorization: `Bearer ${token}` } });
     expect(res.statusCode).toBe(503);
     expect(res.json().error.code).toBe('AUDIT_ERR_STORE_UNAVAILABLE');
     expect(res.headers['retry-after']).toBe('5');
