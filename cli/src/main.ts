@@ -58,7 +58,15 @@ async function startCollector(store: AuditStore, config = collectorConfigFromEnv
 async function startExportService(store: AuditStore, config = exportServiceConfigFromEnv(), auditEndpoint?: string) {
   // Every look at the log is itself audited, through the same pipeline as any app's events.
   const audit = createAuditLogger({ serviceName: 'otel-audit-export-service', ...(auditEndpoint ? { endpoint: auditEndpoint } : {}) });
-  const app = buildExportService({ store, auth: config.auth, audit, logger: logger() });
+  const app = buildExportService({
+    store,
+    auth: config.auth,
+    audit,
+    rowCap: config.rowCap,
+    defaultWindowMs: config.defaultWindowMs,
+    maxRangeMs: config.maxRangeMs,
+    logger: logger(),
+  });
   app.addHook('onClose', async () => {
     await audit.shutdown({ timeoutMillis: 5000 }).catch((err: unknown) => app.log.warn({ err }, 'audit events of exports not delivered'));
   });

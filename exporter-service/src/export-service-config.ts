@@ -1,9 +1,15 @@
 import { intFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
 import { loadOrCreateDevSecret, type AuthOptions } from './auth.js';
+import { EXPORT_SERVICE_DEFAULTS } from './build-export-service.js';
+
+const DAY = 86_400_000;
 
 export interface ExportServiceConfig {
   host: string;
   port: number;
+  rowCap: number;
+  defaultWindowMs: number;
+  maxRangeMs: number;
   auth: AuthOptions;
   /** True when tokens are checked against the local development secret. */
   devSecret: boolean;
@@ -13,7 +19,9 @@ export interface ExportServiceConfig {
 /**
  * Reads and validates the export service's environment: `AUDIT_EXPORT_HOST` (default
  * 127.0.0.1), `AUDIT_EXPORT_PORT` (8080), `AUDIT_JWT_SECRET` or `AUDIT_JWKS_URL` (neither:
- * the development secret under `AUDIT_DATA_DIR`), `AUDIT_JWT_ISSUER`, `AUDIT_JWT_AUDIENCE`.
+ * the development secret under `AUDIT_DATA_DIR`), `AUDIT_JWT_ISSUER`, `AUDIT_JWT_AUDIENCE`,
+ * `AUDIT_EXPORT_ROW_CAP` (100 000), `AUDIT_EXPORT_DEFAULT_WINDOW_DAYS` (30),
+ * `AUDIT_EXPORT_MAX_RANGE_DAYS` (366).
  */
 export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportServiceConfig {
   const store = storeConfigFromEnv(env);
@@ -35,6 +43,9 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
   return {
     host: env.AUDIT_EXPORT_HOST?.trim() || '127.0.0.1',
     port: intFromEnv(env, 'AUDIT_EXPORT_PORT', 8080, 0, 65535),
+    rowCap: intFromEnv(env, 'AUDIT_EXPORT_ROW_CAP', EXPORT_SERVICE_DEFAULTS.rowCap, 1, 10_000_000),
+    defaultWindowMs: intFromEnv(env, 'AUDIT_EXPORT_DEFAULT_WINDOW_DAYS', 30, 1, 3660) * DAY,
+    maxRangeMs: intFromEnv(env, 'AUDIT_EXPORT_MAX_RANGE_DAYS', 366, 1, 3660) * DAY,
     auth: {
       secret,
       jwksUrl,
