@@ -13,7 +13,9 @@
  * into audit-events-2025.03.03 … 09: use a throw-away node, or delete those indices afterwards.
  *
  * Tuning (environment): BENCH_EVENTS events per run of a cell (default 60000), BENCH_REPEATS (3),
- * BENCH_BATCH_SIZES (100,250,500,1000,2000,5000), BENCH_CONCURRENCY (1,2,4), BENCH_SEED (1).
+ * BENCH_BATCH_SIZES (100,250,500,1000,2000,5000), BENCH_CONCURRENCY (1,2,4), BENCH_SEED (1),
+ * BENCH_WARMUP (60000 events), BENCH_MAX_FOREIGN_CPU (0.1: share of the CPU other processes may use
+ * during a run before it is measured again).
  * The raw numbers go to bench/results/es-bulk-batching.json and the section
  * "## Elasticsearch bulk batching (collector → store)" of bench/RESULTS.md is replaced (other
  * sections are kept). `--render` rewrites that section from the JSON without running anything.
@@ -43,7 +45,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const BATCH_SIZES = list('BENCH_BATCH_SIZES', [100, 250, 500, 1000, 2000, 5000]);
 const CONCURRENCY = list('BENCH_CONCURRENCY', [1, 2, 4]);
 const SEED = Number(process.env.BENCH_SEED ?? 1);
-const WARMUP_EVENTS = 60_000;
+const WARMUP_EVENTS = Number(process.env.BENCH_WARMUP ?? 60_000);
 /** A run during which other processes used more of the machine's CPU than this is measured again… */
 const MAX_FOREIGN_CPU = Number(process.env.BENCH_MAX_FOREIGN_CPU ?? 0.1);
 /** …at most this many times in all. */
@@ -141,7 +143,8 @@ class EventSource {
     const k = this.#produced++;
     // The stream moves through the week; most events arrive within two minutes of happening,
     // a few are replayed from a spool up to 36 hours late (and land in an older daily index).
-    const clock = WINDOW_START + (Math.min(k, this.total - 1) / this.total) * WINDOW_MS;
+    // (Runs measured again take more than planned: they start the week over.)
+    const clock = WINDOW_START + ((k % this.total) / this.total) * WINDOW_MS;
     const late = this.#chance(0.03) ? this.#rand() * 36 * 3600_000 : this.#rand() * 120_000;
     // (Early in the week there is nothing to be late for.)
     const ms = Math.floor(clock - late >= WINDOW_START ? clock - late : clock);
@@ -291,6 +294,8 @@ interface Results {
   indices: Record<string, number>;
   validatedEvents: number;
   totalSeconds: number;
+  /** Of which waiting for other processes to leave the cores alone. */
+  waitedSeconds?: number;
 }
 
 /** Bytes and timing of every request the client sends, from its diagnostic events. */
@@ -401,6 +406,7 @@ function cpuSample(esPid: number | undefined): CpuSample | undefined {
     return undefined;
   }
 }
+let waitedSeconds = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (up to 3 minutes) until other processes leave the cores alone for 2 s. */
@@ -409,6 +415,7 @@ async function waitForQuiet(esPid: number | undefined): Promise<void> {
     const a = cpuSample(esPid);
     await sleep(waited === 0 ? 500 : 2000);
     const share = foreignShare(a, cpuSample(esPid));
+    waitedSeconds += waited === 0 ? 0 : 2;
     if (share === undefined || share <= MAX_FOREIGN_CPU) return;
     if (waited === 0) console.error(`  other processes use ${Math.round(share * 100)} % of the CPU: waiting for them`);
   }
@@ -431,6 +438,7 @@ function quantile(xs: number[], q: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
+const duration = (seconds: number) => `${Math.floor(seconds / 60)} min ${String(Math.round(seconds % 60)).padStart(2, '0')} s`;
 const fmtRate = (n: number) => Math.round(n).toLocaleString('en-US');
 const fmtMs = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 const fmtMiB = (bytes: number) => (bytes / 2 ** 20 >= 10 ? (bytes / 2 ** 20).toFixed(0) : (bytes / 2 ** 20).toFixed(2));
@@ -478,11 +486,17 @@ function render(results: Results): string {
     .map((x) => `${x.cell.batchSize} × ${x.cell.concurrency}: ${x.cell.runs[0]!.events.toLocaleString('en-US')}`);
   const foreign = results.cells.flatMap((x) => x.runs.map((r) => r.foreignCpu)).filter((v): v is number => v !== undefined);
   const discarded = results.cells.reduce((sum, x) => sum + (x.discarded?.length ?? 0), 0);
+  const measured = results.cells.flatMap((x) => x.runs).reduce((sum, r) => sum + r.seconds, 0);
+  const discardedSeconds = results.cells.flatMap((x) => x.discarded ?? []).reduce((sum, r) => sum + r.seconds, 0);
   const lines: string[] = [HEADING, ''];
   lines.push(
     `How many events one \`ElasticsearchStore.insert()\` call should carry and how many calls the collector should keep in flight. ` +
       `Every write is the collector's path: bulk \`create\` with the event id as \`_id\`, into daily indices, as the create-only \`audit-writer\` user. ` +
-      `Measured ${results.date.slice(0, 10)}; the whole run took ${Math.round(results.totalSeconds / 60)} min ${Math.round(results.totalSeconds % 60)} s.`,
+      `Measured ${results.date.slice(0, 10)}; the whole run took ${duration(results.totalSeconds)}, of which ${duration(measured)} in the measured runs` +
+      (discardedSeconds > 0 ? ` and ${duration(discardedSeconds)} in runs measured again` : '') +
+      (results.waitedSeconds ? ` and ${duration(results.waitedSeconds)} waiting for other processes` : '') +
+      `; the rest is starting the node, the warm-up and making the events` +
+      (results.waitedSeconds === undefined ? ', and waiting for other processes (not timed apart in this run).' : '.'),
     '',
     `- **Machine**: ${m.cpus} CPU cores (${m.cpuModel}), ${m.memoryGiB} GiB memory, ${m.os}, Node.js ${m.node}; load average before the run ${m.loadBefore.map((l) => l.toFixed(2)).join(' / ')}.`,
     `- **Elasticsearch**: ${m.elasticsearch}, ${m.ownNode ? 'one node started by the benchmark (scripts/elasticsearch.ts: minimal distribution, security on, plain HTTP on loopback)' : 'the node at ELASTICSEARCH_URL'}, heap ${m.esHeapMiB ?? '?'} MiB, 1 shard per daily index, no replica, default refresh (idle shards skip it: nothing searches during the run). The node and the benchmark share the same cores, as a collector next to its Elasticsearch would.`,
@@ -491,7 +505,7 @@ function render(results: Results): string {
     ...(foreign.length > 0
       ? [`- **Other load**: the machine is shared; a run waits until other processes leave the cores alone, and a run during which they used more than ${Math.round(100 * (results.config.maxForeignCpu ?? 0.1))} % of the CPU (from /proc/stat) is measured again, up to ${ATTEMPTS} attempts (${discarded} run${discarded === 1 ? '' : 's'} measured again). In the runs kept, other processes used ${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % of the CPU on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most.`]
       : []),
-    `- **Rerun**: \`${COMMAND}\` (about ${Math.round(results.totalSeconds / 60)} min here; \`BENCH_EVENTS\`, \`BENCH_REPEATS\`, \`BENCH_BATCH_SIZES\`, \`BENCH_CONCURRENCY\` to change the grid; ELASTICSEARCH_URL to use your own node). Raw numbers: \`bench/results/es-bulk-batching.json\`.`,
+    `- **Rerun**: \`${COMMAND}\` (${duration(results.totalSeconds)} here${results.waitedSeconds === undefined ? ', waits included' : ''}; \`BENCH_EVENTS\`, \`BENCH_REPEATS\`, \`BENCH_BATCH_SIZES\`, \`BENCH_CONCURRENCY\` to change the grid; ELASTICSEARCH_URL to use your own node). Raw numbers: \`bench/results/es-bulk-batching.json\`.`,
     '',
     `Median events/s (of ${c.repeats} runs):`,
     '',
@@ -529,12 +543,14 @@ function conclusion(store: Summary[], helper: Summary[], c: Results['config'], m
   if (clean.length === 0) return ['**Conclusion**: no cell stored all its events; see the failed items.'];
   const best = clean.reduce((a, b) => (b.rate > a.rate ? b : a));
   const product = (s: Summary) => s.cell.batchSize * s.cell.concurrency;
-  const knee = clean.filter((s) => s.rate >= 0.9 * best.rate).sort((a, b) => product(a) - product(b) || a.p95 - b.p95)[0]!;
+  // Run-to-run spread of a cell (min to max, relative to its median), the median over cells.
+  const spread = median(clean.map((s) => (s.max - s.min) / s.rate));
+  const tolerance = Math.max(0.1, spread / 2);
+  const knee = clean.filter((s) => s.rate >= (1 - tolerance) * best.rate).sort((a, b) => product(a) - product(b) || a.p95 - b.p95)[0]!;
   const at = (b: number, k: number) => clean.find((s) => s.cell.batchSize === b && s.cell.concurrency === k);
   const pct = (a: number, b: number) => `${Math.round((100 * a) / b)} %`;
   const name = (s: Summary) => `${s.cell.batchSize} × ${s.cell.concurrency}`;
-  const spread = median(clean.map((s) => (s.max - s.min) / s.rate));
-  const near = clean.filter((s) => s.rate >= 0.85 * best.rate).sort((a, b) => product(a) - product(b));
+  const near = clean.filter((s) => s.rate >= (1 - tolerance) * best.rate).sort((a, b) => product(a) - product(b));
   const sameConc = clean.filter((s) => s.cell.concurrency === knee.cell.concurrency);
   const biggest = sameConc.filter((s) => s.cell.batchSize > knee.cell.batchSize).at(-1);
   const gain = (from: number, to: number) => {
@@ -548,9 +564,10 @@ function conclusion(store: Summary[], helper: Summary[], c: Results['config'], m
   const out = [
     `**Conclusion.** Default: **batches of ${knee.cell.batchSize} events, ${knee.cell.concurrency} \`insert()\` call${knee.cell.concurrency > 1 ? 's' : ''} in flight**: ` +
       `${fmtRate(knee.rate)} events/s, ${pct(knee.rate, best.rate)} of the best median (${fmtRate(best.rate)} at ${name(best)}). ` +
-      `The rule: the smallest batch size × in flight whose median is within 10 % of the best.`,
-    `- Noise: the runs of one cell spread by ${Math.round(100 * spread)} % of its median (min to max, median over cells), so differences smaller than that are not findings; ` +
-      `within 15 % of the best median: ${near.map((s) => `${name(s)} (${fmtRate(s.rate)})`).join(', ')}.`,
+      `The rule: the smallest batch size × in flight whose median is within ${Math.round(100 * tolerance)} % of the best ` +
+      `(10 %, or half the run-to-run spread when that is larger: closer than that, cells are not told apart).`,
+    `- Noise: the runs of one cell spread by ${Math.round(100 * spread)} % of its median (min to max, median over cells), on two cores shared by indexing, merges and the writer; ` +
+      `within ${Math.round(100 * tolerance)} % of the best median: ${near.map((s) => `${name(s)} (${fmtRate(s.rate)})`).join(', ')}.`,
     `- Throughput knee, at ${knee.cell.concurrency} in flight: ${sameConc.map((s) => `${s.cell.batchSize}: ${fmtRate(s.rate)}`).join(', ')} events/s. ` +
       `Small batches pay the per-request cost (HTTP round trip, bulk coordination, one response per call) on few events.`,
     `- Concurrency: ${steps.map(([a, b]) => `${a} → ${b} in flight ${gain(a, b) ?? 'n/a'}`).join(', ')} (median change over batch sizes). ` +
@@ -575,7 +592,8 @@ function conclusion(store: Summary[], helper: Summary[], c: Results['config'], m
     const shaped = `flushBytes ${fmtMiB(h.cell.flushBytes!)} MiB ≈ ${fmtRate(h.docsPerRequest)} events per request, ${h.cell.concurrency} in flight`;
     out.push(
       `- The client's bulk helper, ${defaults ? `with its defaults (${shaped})` : `shaped like the default (${shaped})`}, same documents: ` +
-        `${fmtRate(h.rate)} events/s (${fmtRate(h.min)} – ${fmtRate(h.max)}); the store's path at the default reaches ${pct(knee.rate, h.rate)} of it.`,
+        `${fmtRate(h.rate)} events/s (${fmtRate(h.min)} – ${fmtRate(h.max)}); the store's path at the default makes ${pct(knee.rate, h.rate)} of that` +
+        (Math.abs(knee.rate / h.rate - 1) <= tolerance ? ', the same within the noise.' : '.'),
     );
   }
   return out;
@@ -640,9 +658,11 @@ async function main(): Promise<void> {
     node = undefined;
     runDir = undefined;
   };
-  process.once('SIGINT', () => {
-    void stopNode().finally(() => process.exit(130));
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stopNode().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
   try {
     let url: string;
     let admin: { username: string; password: string };
@@ -743,13 +763,14 @@ async function main(): Promise<void> {
       indices: counts,
       validatedEvents: validatedCount,
       totalSeconds: 0,
+      waitedSeconds,
     };
     await store.close();
     await adminStore.close();
     await stopNode();
     results.totalSeconds = (performance.now() - began) / 1000;
     mkdirSync(dirname(RESULTS_JSON), { recursive: true });
-    const rounded = JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v));
+    const rounded = JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e4) / 1e4 : v));
     writeFileSync(RESULTS_JSON, `${rounded}\n`);
     const section = render(results);
     console.log(section);
