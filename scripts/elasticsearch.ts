@@ -47,7 +47,7 @@ export interface RunningElasticsearch {
   admin: Credentials;
   /** The collector's user: create documents in the audit indices, nothing else. */
   writer: Credentials;
-  /** The export service's user: read the audit indices, nothing else. */
+  /** The export service's user: read the audit events, and keep its background export jobs. */
   reader: Credentials;
   runDir: string;
 }
@@ -205,7 +205,11 @@ export const ROLES = {
   },
   audit_reader: {
     cluster: [],
-    indices: [{ names: ['audit-events*'], privileges: ['read', 'view_index_metadata'] }],
+    indices: [
+      { names: ['audit-events*'], privileges: ['read', 'view_index_metadata'] },
+      // Background export jobs: the export service's own bookkeeping, never the events.
+      { names: ['audit-export-jobs*'], privileges: ['read', 'write', 'create_index', 'view_index_metadata'] },
+    ],
   },
   audit_admin: {
     cluster: ['manage_index_templates', 'monitor'],
@@ -326,7 +330,7 @@ function printConnection(node: RunningElasticsearch): void {
     `ELASTICSEARCH_PASSWORD=${node.admin.password}`,
     `ELASTICSEARCH_VERSION=${node.version}`,
     `# collector (create only): ${node.writer.username} / ${node.writer.password}`,
-    `# export service (read only): ${node.reader.username} / ${node.reader.password}`,
+    `# export service (reads events, writes export jobs): ${node.reader.username} / ${node.reader.password}`,
     `# superuser: ${node.superuser.username} / ${node.superuser.password}`,
     `# pid ${node.pid}, data in ${node.runDir}; stop with: npm run es:stop`,
   ];

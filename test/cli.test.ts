@@ -68,6 +68,29 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
     expect(rows.map((r) => r['Action'])).toEqual(['auth.login', 'auth.login', 'api_token.create', 'file.create', 'auth.logout']);
   });
 
+  it('runs a background export to a signed link', async () => {
+    const token = (await run(process.execPath, [cli, 'token', '--sub', 'root', '--super-admin'], { env: env() })).stdout.trim();
+    const auth = { authorization: `Bearer ${token}` };
+    const created = await fetch(`${exportUrl}/v1/exports`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: 'all', format: 'csv' }),
+    });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    let job: { status: string; downloadUrl?: string; rowsWritten: number } = { status: 'queued', rowsWritten: 0 };
+    for (let i = 0; i < 100 && job.status !== 'done'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      job = (await (await fetch(`${exportUrl}/v1/exports/${id}`, { headers: auth })).json()) as typeof job;
+    }
+    expect(job.status).toBe('done');
+    const file = await fetch(`${exportUrl}${job.downloadUrl}`);
+    expect(file.status).toBe(200);
+    const rows = parse(await file.text(), { columns: true }) as Record<string, string>[];
+    expect(rows.length).toBe(job.rowsWritten);
+    expect(rows.map((r) => r['Action'])).toContain('api_token.create');
+  });
+
   it('refuses a token without the permissions', async () => {
     const token = (await run(process.execPath, [cli, 'token', '--sub', 'bob'], { env: env() })).stdout.trim();
     const res = await fetch(`${exportUrl}/v1/exports/events.csv?scope=all`, { headers: { authorization: `Bearer ${token}` } });

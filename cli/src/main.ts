@@ -1,9 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildCollector, collectorConfigFromEnv } from '@otel-audit/collector';
-import { buildExportService, exportServiceConfigFromEnv, loadOrCreateDevSecret, signToken } from '@otel-audit/exporter-service';
+import {
+  DirectoryFileStorage,
+  buildExportService,
+  exportServiceConfigFromEnv,
+  loadOrCreateDevSecret,
+  signToken,
+} from '@otel-audit/exporter-service';
 import { createAuditLogger } from '@otel-audit/instrumentation';
-import { createStore, storeConfigFromEnv, type AuditStore } from '@otel-audit/store';
+import { createExportJobStore, createStore, storeConfigFromEnv, type AuditStore } from '@otel-audit/store';
 
 const USAGE = `usage: otel-audit <command> [options]
 
@@ -58,10 +64,20 @@ async function startCollector(store: AuditStore, config = collectorConfigFromEnv
 async function startExportService(store: AuditStore, config = exportServiceConfigFromEnv(), auditEndpoint?: string) {
   // Every look at the log is itself audited, through the same pipeline as any app's events.
   const audit = createAuditLogger({ serviceName: 'otel-audit-export-service', ...(auditEndpoint ? { endpoint: auditEndpoint } : {}) });
+  const jobStore = createExportJobStore(config.store, store);
+  await jobStore.init();
   const app = buildExportService({
     store,
     auth: config.auth,
     audit,
+    jobs: {
+      store: jobStore,
+      files: new DirectoryFileStorage(config.jobs.dir),
+      linkSecret: config.jobs.linkSecret,
+      linkTtlMs: config.jobs.linkTtlMs,
+      concurrency: config.jobs.concurrency,
+      ...(config.jobs.webhookUrl ? { webhookUrl: config.jobs.webhookUrl } : {}),
+    },
     rowCap: config.rowCap,
     defaultWindowMs: config.defaultWindowMs,
     maxRangeMs: config.maxRangeMs,
@@ -69,6 +85,7 @@ async function startExportService(store: AuditStore, config = exportServiceConfi
   });
   app.addHook('onClose', async () => {
     await audit.shutdown({ timeoutMillis: 5000 }).catch((err: unknown) => app.log.warn({ err }, 'audit events of exports not delivered'));
+    await jobStore.close();
   });
   await app.listen({ host: config.host, port: config.port });
   return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}`, config };

@@ -4,29 +4,34 @@ import type { AuditEvent } from './audit-event.js';
  * Export columns, in their default order: the five data points of the CyberPass audit
  * log page (Date, User, Action, Resource, Target) plus what a security team needs to
  * follow up (workspace, outcome, IP, user agent, event id).
+ *
+ * `width` is the spreadsheet column width in characters (XLSX export), sized for typical
+ * values: the date column fits `yyyy-mm-dd hh:mm:ss.000`, the event id a UUID.
  */
 export const EXPORT_COLUMNS = [
-  { key: 'date', header: 'Date', value: (e: AuditEvent) => e.time },
-  { key: 'user', header: 'User', value: (e: AuditEvent) => e.actor.name ?? e.actor.id },
-  { key: 'userId', header: 'User ID', value: (e: AuditEvent) => e.actor.id },
-  { key: 'workspace', header: 'Workspace', value: (e: AuditEvent) => e.workspace?.name ?? e.workspace?.id ?? '' },
-  { key: 'action', header: 'Action', value: (e: AuditEvent) => e.action },
-  { key: 'category', header: 'Category', value: (e: AuditEvent) => e.category },
-  { key: 'resource', header: 'Resource', value: (e: AuditEvent) => e.resource?.type ?? '' },
+  { key: 'date', header: 'Date', value: (e: AuditEvent) => e.time, width: 24 },
+  { key: 'user', header: 'User', value: (e: AuditEvent) => e.actor.name ?? e.actor.id, width: 22 },
+  { key: 'userId', header: 'User ID', value: (e: AuditEvent) => e.actor.id, width: 24 },
+  { key: 'workspace', header: 'Workspace', value: (e: AuditEvent) => e.workspace?.name ?? e.workspace?.id ?? '', width: 22 },
+  { key: 'action', header: 'Action', value: (e: AuditEvent) => e.action, width: 26 },
+  { key: 'category', header: 'Category', value: (e: AuditEvent) => e.category, width: 16 },
+  { key: 'resource', header: 'Resource', value: (e: AuditEvent) => e.resource?.type ?? '', width: 16 },
   {
     key: 'target',
     header: 'Target',
     value: (e: AuditEvent) => e.resource?.name ?? e.resource?.id ?? '',
+    width: 30,
   },
-  { key: 'outcome', header: 'Outcome', value: (e: AuditEvent) => e.outcome },
-  { key: 'ip', header: 'IP address', value: (e: AuditEvent) => e.client?.ip ?? '' },
-  { key: 'userAgent', header: 'User agent', value: (e: AuditEvent) => e.client?.userAgent ?? '' },
+  { key: 'outcome', header: 'Outcome', value: (e: AuditEvent) => e.outcome, width: 10 },
+  { key: 'ip', header: 'IP address', value: (e: AuditEvent) => e.client?.ip ?? '', width: 18 },
+  { key: 'userAgent', header: 'User agent', value: (e: AuditEvent) => e.client?.userAgent ?? '', width: 40 },
   {
     key: 'details',
     header: 'Details',
     value: (e: AuditEvent) => [e.message, e.reason].filter(Boolean).join(' — '),
+    width: 60,
   },
-  { key: 'eventId', header: 'Event ID', value: (e: AuditEvent) => e.id },
+  { key: 'eventId', header: 'Event ID', value: (e: AuditEvent) => e.id, width: 38 },
 ] as const;
 
 export type ExportColumnKey = (typeof EXPORT_COLUMNS)[number]['key'];

@@ -89,8 +89,8 @@ export const DEV_SECRET_FILE = 'dev-jwt-secret';
  * that `otel-audit token` and a running service agree without any set-up. Production
  * sets AUDIT_JWT_SECRET or AUDIT_JWKS_URL instead.
  */
-export function loadOrCreateDevSecret(dataDir: string): string {
-  const file = join(dataDir, DEV_SECRET_FILE);
+export function loadOrCreateDevSecret(dataDir: string, name: string = DEV_SECRET_FILE): string {
+  const file = join(dataDir, name);
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {

@@ -83,163 +83,6 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
     },
   });
   app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-
-  const authorize = async (request: FastifyRequest<{ Querystring: EventQueryParams }>, order: 'asc' | 'desc') => {
-    const caller = await authenticate(request.headers.authorization);
-    return { caller, parsed: parseEventQuery(caller, request.query, limits, order) };
-  };
-
-  const recordLook = (
-    request: FastifyRequest,
-    caller: Caller,
-    parsed: ParsedEventQuery,
-    action: 'audit_log.search' | 'audit_log.export',
-    details: Record<string, string | number>,
-  ) => {
-    if (!o.audit) return;
-    try {
-      o.audit.record({
-        action,
-        actor: { id: caller.id, ...(caller.name ? { name: caller.name } : {}), type: 'user' },
-        client: { ip: request.ip, ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 1024) } : {}) },
-        ...(parsed.scope.kind === 'workspace' ? { workspace: { id: parsed.scope.workspace } } : {}),
-        resource: { type: 'audit_log', name: scopeLabel(parsed.scope) },
-        correlationId: request.id,
-        metadata: {
-          scope: parsed.scope.kind,
-          from: parsed.query.from.toISOString(),
-          to: parsed.query.to.toISOString(),
-          filters: JSON.stringify(parsed.filters).slice(0, 500),
-          ...details,
-        },
-      });
-    } catch (err) {
-      // A full audit queue must not turn a read into a failure after the fact; it is logged loudly.
-      request.log.error({ err }, 'could not record the audit of this look at the log');
-    }
-  };
-
-  app.get<{ Querystring: EventQueryParams & { cursor?: string; limit?: string } }>(
-    '/v1/events',
-    {
-      schema: {
-        summary: 'Search events, newest first by default, a page at a time',
-        querystring: {
-          ...EVENT_QUERY_SCHEMA,
-          properties: {
-            ...EVENT_QUERY_SCHEMA.properties,
-            cursor: { type: 'string', maxLength: 400, description: 'From the previous page' },
-            limit: { type: 'string', pattern: '^[0-9]{1,5}$', description: 'Events per page; default 100' },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: { events: { type: 'array', items: { type: 'object', additionalProperties: true } }, nextCursor: { type: ['string', 'null'] } },
-          },
-          400: ERROR_SCHEMA,
-          401: ERROR_SCHEMA,
-          403: ERROR_SCHEMA,
-        },
-      },
-    },
-    async (request) => {
-      const { caller, parsed } = await authorize(request, 'desc');
-      const limit = Math.min(Number(request.query.limit ?? 100) || 100, o.maxPageSize);
-      const q: EventQuery = { ...parsed.query, after: decodeCursor(request.query.cursor), limit };
-      const events: AuditEvent[] = [];
-      try {
-        for await (const e of store.query(q)) events.push(e);
-      } catch (err) {
-        request.log.error({ err }, 'store query failed');
-        throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
-      }
-      const last = events.at(-1);
-      recordLook(request, caller, parsed, 'audit_log.search', { rows: events.length });
-      return { events, nextCursor: events.length === limit && last ? encodeCursor({ time: last.time, id: last.id }) : null };
-    },
-  );
-
-  const download = (format: 'csv' | 'xlsx') =>
-    async (request: FastifyRequest<{ Querystring: EventQueryParams & FormatParams }>, reply: FastifyReply) => {
-      const { caller, parsed } = await authorize(request, 'asc');
-      const fmt = parseFormat(request.query);
-      let total: number;
-      try {
-        total = await store.count(parsed.query);
-      } catch (err) {
-        request.log.error({ err }, 'store count failed');
-        throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
-      }
-      if (total > o.rowCap) {
-        throw new ExportError(
-          'AUDIT_ERR_EXPORT_TOO_LARGE',
-          `${total} rows is over the ${o.rowCap}-row limit of a direct download; start a background export with POST /v1/exports`,
-        );
-      }
-      // A client that goes away stops the query (and closes the point in time).
-      const abort = new AbortController();
-      reply.raw.on('close', () => abort.abort());
-      const events = store.query(parsed.query, abort.signal)[Symbol.asyncIterator]();
-      // Pull the first event before any header goes out: a store that is down becomes a
-      // clean 503, not a truncated download.
-      let first: IteratorResult<AuditEvent>;
-      try {
-        first = await events.next();
-      } catch (err) {
-        request.log.error({ err }, 'store query failed');
-        throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
-      }
-      let rows = 0;
-      async function* counted() {
-        for (let r = first; !r.done; r = await events.next()) {
-          rows += 1;
-          yield r.value;
-        }
-      }
-      reply.raw.on('finish', () => recordLook(request, caller, parsed, 'audit_log.export', { format, rows }));
-      const name = `audit-log_${scopeLabel(parsed.scope)}_${parsed.query.from.toISOString().slice(0, 10)}_${parsed.query.to.toISOString().slice(0, 10)}.${format}`;
-      reply.header('content-disposition', `attachment; filename="${name}"`);
-      let body: Readable;
-      if (format === 'csv') {
-        reply.header('content-type', 'text/csv; charset=utf-8');
-        body = csvStream(counted(), { ...fmt, delimiter: request.query.delimiter === ';' ? ';' : ',', bom: request.query.bom === 'true' || request.query.bom === '1' });
-      } else {
-        reply.header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
-        const out = new PassThrough();
-        writeXlsx(counted(), out, fmt).catch((err: unknown) => {
-          if (!abort.signal.aborted) request.log.error({ err }, 'xlsx export failed');
-          out.destroy(err as Error);
-        });
-        body = out;
-      }
-      return reply.send(body);
-    };
-
-  const downloadSchema = (format: string) => ({
-    summary: `Download the events as ${format.toUpperCase()} (up to the row limit; larger: POST /v1/exports)`,
-    querystring: {
-      ...EVENT_QUERY_SCHEMA,
-      properties: {
-        ...EVENT_QUERY_SCHEMA.properties,
-        ...FORMAT_SCHEMA,
-        ...(format === 'csv'
-          ? {
-              delimiter: { type: 'string', enum: [',', ';'], description: 'Default ,' },
-              bom: { type: 'string', enum: ['true', 'false', '1', '0'], description: 'UTF-8 byte-order mark for Excel' },
-            }
-          : {}),
-      },
-    },
-  });
-  app.get('/v1/exports/events.csv', { schema: downloadSchema('csv') }, download('csv'));
-  app.get('/v1/exports/events.xlsx', { schema: downloadSchema('xlsx') }, download('xlsx'));
-
-  if (o.jobs) app.register(backgroundExports({ ...o.jobs, events: store, authenticate, limits, parseFormat, audit: o.audit }));
-
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
     const known = error instanceof ExportError ? error : undefined;
     let status = known?.statusCode ?? (error.statusCode && error.statusCode < 500 ? error.statusCode : 500);
@@ -252,6 +95,166 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
     if (status === 503) reply.header('retry-after', '5');
     // Never a store's own error text: it could describe data outside the caller's scope.
     reply.status(status).send({ error: { code, message: status >= 500 && !known ? 'internal error' : error.message } });
+  });
+
+  // Routes in a plugin registered after swagger, so its onRoute hook sees every one of them.
+  app.register(async (api) => {
+    api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+    api.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+    const authorize = async (request: FastifyRequest<{ Querystring: EventQueryParams }>, order: 'asc' | 'desc') => {
+      const caller = await authenticate(request.headers.authorization);
+      return { caller, parsed: parseEventQuery(caller, request.query, limits, order) };
+    };
+
+    const recordLook = (
+      request: FastifyRequest,
+      caller: Caller,
+      parsed: ParsedEventQuery,
+      action: 'audit_log.search' | 'audit_log.export',
+      details: Record<string, string | number>,
+    ) => {
+      if (!o.audit) return;
+      try {
+        o.audit.record({
+          action,
+          actor: { id: caller.id, ...(caller.name ? { name: caller.name } : {}), type: 'user' },
+          client: { ip: request.ip, ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 1024) } : {}) },
+          ...(parsed.scope.kind === 'workspace' ? { workspace: { id: parsed.scope.workspace } } : {}),
+          resource: { type: 'audit_log', name: scopeLabel(parsed.scope) },
+          correlationId: request.id,
+          metadata: {
+            scope: parsed.scope.kind,
+            from: parsed.query.from.toISOString(),
+            to: parsed.query.to.toISOString(),
+            filters: JSON.stringify(parsed.filters).slice(0, 500),
+            ...details,
+          },
+        });
+      } catch (err) {
+        // A full audit queue must not turn a read into a failure after the fact; it is logged loudly.
+        request.log.error({ err }, 'could not record the audit of this look at the log');
+      }
+    };
+
+    app.get<{ Querystring: EventQueryParams & { cursor?: string; limit?: string } }>(
+      '/v1/events',
+      {
+        schema: {
+          summary: 'Search events, newest first by default, a page at a time',
+          querystring: {
+            ...EVENT_QUERY_SCHEMA,
+            properties: {
+              ...EVENT_QUERY_SCHEMA.properties,
+              cursor: { type: 'string', maxLength: 400, description: 'From the previous page' },
+              limit: { type: 'string', pattern: '^[0-9]{1,5}$', description: 'Events per page; default 100' },
+            },
+          },
+          response: {
+            200: {
+              type: 'object',
+              properties: { events: { type: 'array', items: { type: 'object', additionalProperties: true } }, nextCursor: { type: ['string', 'null'] } },
+            },
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+          },
+        },
+      },
+      async (request) => {
+        const { caller, parsed } = await authorize(request, 'desc');
+        const limit = Math.min(Number(request.query.limit ?? 100) || 100, o.maxPageSize);
+        const q: EventQuery = { ...parsed.query, after: decodeCursor(request.query.cursor), limit };
+        const events: AuditEvent[] = [];
+        try {
+          for await (const e of store.query(q)) events.push(e);
+        } catch (err) {
+          request.log.error({ err }, 'store query failed');
+          throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
+        }
+        const last = events.at(-1);
+        recordLook(request, caller, parsed, 'audit_log.search', { rows: events.length });
+        return { events, nextCursor: events.length === limit && last ? encodeCursor({ time: last.time, id: last.id }) : null };
+      },
+    );
+
+    const download = (format: 'csv' | 'xlsx') =>
+      async (request: FastifyRequest<{ Querystring: EventQueryParams & FormatParams }>, reply: FastifyReply) => {
+        const { caller, parsed } = await authorize(request, 'asc');
+        const fmt = parseFormat(request.query);
+        let total: number;
+        try {
+          total = await store.count(parsed.query);
+        } catch (err) {
+          request.log.error({ err }, 'store count failed');
+          throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
+        }
+        if (total > o.rowCap) {
+          throw new ExportError(
+            'AUDIT_ERR_EXPORT_TOO_LARGE',
+            `${total} rows is over the ${o.rowCap}-row limit of a direct download; start a background export with POST /v1/exports`,
+          );
+        }
+        // A client that goes away stops the query (and closes the point in time).
+        const abort = new AbortController();
+        reply.raw.on('close', () => abort.abort());
+        const events = store.query(parsed.query, abort.signal)[Symbol.asyncIterator]();
+        // Pull the first event before any header goes out: a store that is down becomes a
+        // clean 503, not a truncated download.
+        let first: IteratorResult<AuditEvent>;
+        try {
+          first = await events.next();
+        } catch (err) {
+          request.log.error({ err }, 'store query failed');
+          throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
+        }
+        let rows = 0;
+        async function* counted() {
+          for (let r = first; !r.done; r = await events.next()) {
+            rows += 1;
+            yield r.value;
+          }
+        }
+        reply.raw.on('finish', () => recordLook(request, caller, parsed, 'audit_log.export', { format, rows }));
+        const name = `audit-log_${scopeLabel(parsed.scope)}_${parsed.query.from.toISOString().slice(0, 10)}_${parsed.query.to.toISOString().slice(0, 10)}.${format}`;
+        reply.header('content-disposition', `attachment; filename="${name}"`);
+        let body: Readable;
+        if (format === 'csv') {
+          reply.header('content-type', 'text/csv; charset=utf-8');
+          body = csvStream(counted(), { ...fmt, delimiter: request.query.delimiter === ';' ? ';' : ',', bom: request.query.bom === 'true' || request.query.bom === '1' });
+        } else {
+          reply.header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+          const out = new PassThrough();
+          writeXlsx(counted(), out, fmt).catch((err: unknown) => {
+            if (!abort.signal.aborted) request.log.error({ err }, 'xlsx export failed');
+            out.destroy(err as Error);
+          });
+          body = out;
+        }
+        return reply.send(body);
+      };
+
+    const downloadSchema = (format: string) => ({
+      summary: `Download the events as ${format.toUpperCase()} (up to the row limit; larger: POST /v1/exports)`,
+      querystring: {
+        ...EVENT_QUERY_SCHEMA,
+        properties: {
+          ...EVENT_QUERY_SCHEMA.properties,
+          ...FORMAT_SCHEMA,
+          ...(format === 'csv'
+            ? {
+                delimiter: { type: 'string', enum: [',', ';'], description: 'Default ,' },
+                bom: { type: 'string', enum: ['true', 'false', '1', '0'], description: 'UTF-8 byte-order mark for Excel' },
+              }
+            : {}),
+        },
+      },
+    });
+    api.get('/v1/exports/events.csv', { schema: downloadSchema('csv') }, download('csv'));
+    api.get('/v1/exports/events.xlsx', { schema: downloadSchema('xlsx') }, download('xlsx'));
+
+    if (o.jobs) api.register(backgroundExports({ ...o.jobs, events: store, authenticate, limits, parseFormat, audit: o.audit }));
   });
 
   return app;

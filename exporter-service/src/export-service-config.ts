@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { intFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
 import { loadOrCreateDevSecret, type AuthOptions } from './auth.js';
 import { EXPORT_SERVICE_DEFAULTS } from './build-export-service.js';
@@ -11,6 +12,8 @@ export interface ExportServiceConfig {
   defaultWindowMs: number;
   maxRangeMs: number;
   auth: AuthOptions;
+  /** Background exports: files, signed links, runners. */
+  jobs: { dir: string; linkSecret: string; linkTtlMs: number; concurrency: number; webhookUrl: string | undefined };
   /** True when tokens are checked against the local development secret. */
   devSecret: boolean;
   store: StoreConfig;
@@ -21,7 +24,9 @@ export interface ExportServiceConfig {
  * 127.0.0.1), `AUDIT_EXPORT_PORT` (8080), `AUDIT_JWT_SECRET` or `AUDIT_JWKS_URL` (neither:
  * the development secret under `AUDIT_DATA_DIR`), `AUDIT_JWT_ISSUER`, `AUDIT_JWT_AUDIENCE`,
  * `AUDIT_EXPORT_ROW_CAP` (100 000), `AUDIT_EXPORT_DEFAULT_WINDOW_DAYS` (30),
- * `AUDIT_EXPORT_MAX_RANGE_DAYS` (366).
+ * `AUDIT_EXPORT_MAX_RANGE_DAYS` (366), `AUDIT_EXPORT_DIR` (`AUDIT_DATA_DIR/exports`),
+ * `AUDIT_EXPORT_LINK_SECRET` (else a development secret under the data dir),
+ * `AUDIT_EXPORT_LINK_TTL_HOURS` (24), `AUDIT_EXPORT_JOB_CONCURRENCY` (2), `AUDIT_EXPORT_WEBHOOK_URL`.
  */
 export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportServiceConfig {
   const store = storeConfigFromEnv(env);
@@ -38,6 +43,10 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
     // HS256 with a short secret can be brute-forced offline from any one token.
     throw new Error('AUDIT_JWT_SECRET must be at least 32 characters');
   }
+  const linkSecret = env.AUDIT_EXPORT_LINK_SECRET || loadOrCreateDevSecret(store.dataDir, 'dev-link-secret');
+  if (linkSecret.length < 32) throw new Error('AUDIT_EXPORT_LINK_SECRET must be at least 32 characters');
+  const webhookUrl = env.AUDIT_EXPORT_WEBHOOK_URL?.trim() || undefined;
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new Error(`AUDIT_EXPORT_WEBHOOK_URL must be an http(s) URL, got ${JSON.stringify(webhookUrl)}`);
   const devSecret = !secret && !jwksUrl;
   if (devSecret) secret = loadOrCreateDevSecret(store.dataDir);
   return {
@@ -51,6 +60,13 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
       jwksUrl,
       issuer: env.AUDIT_JWT_ISSUER || undefined,
       audience: env.AUDIT_JWT_AUDIENCE || undefined,
+    },
+    jobs: {
+      dir: env.AUDIT_EXPORT_DIR?.trim() || join(store.dataDir, 'exports'),
+      linkSecret,
+      linkTtlMs: intFromEnv(env, 'AUDIT_EXPORT_LINK_TTL_HOURS', 24, 1, 24 * 30) * 3_600_000,
+      concurrency: intFromEnv(env, 'AUDIT_EXPORT_JOB_CONCURRENCY', 2, 1, 32),
+      webhookUrl,
     },
     devSecret,
     store,

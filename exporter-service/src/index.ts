@@ -6,3 +6,7 @@ export { createAuthenticator, loadOrCreateDevSecret, signToken, DEFAULT_CLAIMS, 
 export type { Authenticator, AuthOptions, Caller, ClaimNames, TokenClaims } from './auth.js';
 export { ExportError, EXPORT_ERRORS } from './errors.js';
 export type { ExportErrorCode } from './errors.js';
+export { BACKGROUND_EXPORT_DEFAULTS } from './internal/background-exports.js';
+export type { BackgroundExportOptions } from './internal/background-exports.js';
+export { DirectoryFileStorage } from './internal/export-files.js';
+export type { ExportFileStorage } from './internal/export-files.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { AuditStore } from './audit-store.js';
 import { ElasticsearchStore, type ElasticsearchStoreOptions } from './elasticsearch-store.js';
+import { ElasticsearchExportJobStore, SqliteExportJobStore, type ExportJobStore } from './export-jobs.js';
 import { SqliteStore } from './sqlite-store.js';
 
 export interface StoreConfig {
@@ -16,6 +17,21 @@ export function createStore(config: StoreConfig): AuditStore {
   return config.elasticsearch
     ? new ElasticsearchStore(config.elasticsearch)
     : new SqliteStore({ path: join(config.dataDir, SQLITE_FILE) });
+}
+
+/**
+ * Where background export jobs live: next to the events, so that every replica of the
+ * export service sees the same jobs. On SQLite, pass the event store to share its
+ * connection; otherwise the job store opens the same file (WAL allows both).
+ */
+export function createExportJobStore(config: StoreConfig, events?: AuditStore): ExportJobStore {
+  if (config.elasticsearch) {
+    const { url, username, password, apiKey } = config.elasticsearch;
+    return new ElasticsearchExportJobStore({ url, username, password, apiKey });
+  }
+  return events instanceof SqliteStore
+    ? new SqliteExportJobStore({ database: events.database })
+    : new SqliteExportJobStore({ path: join(config.dataDir, SQLITE_FILE) });
 }
 
 /**

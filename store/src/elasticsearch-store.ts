@@ -131,7 +131,7 @@ export class ElasticsearchStore implements AuditStore {
     const pageSize = this.#opts.pageSize ?? 1000;
     let pit: string;
     try {
-      pit = (await this.client.openPointInTime({ index: READ_ALIAS, keep_alive: '1m' }, { signal })).id;
+      pit = await this.#openPointInTime(signal);
     } catch (err) {
       // No event was ever stored: the alias does not exist yet.
       if (err instanceof errors.ResponseError && err.statusCode === 404) return;
@@ -162,6 +162,26 @@ export class ElasticsearchStore implements AuditStore {
       }
     } finally {
       await this.client.closePointInTime({ id: pit }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * A daily index the collector has just created joins the alias before its shard has
+   * started, and a point in time over the alias fails (503, no shard available) for those
+   * few milliseconds. Retried briefly rather than opened with partial results, which could
+   * silently leave events of a shard that is really down out of an audit export.
+   */
+  async #openPointInTime(signal: AbortSignal | undefined): Promise<string> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return (await this.client.openPointInTime({ index: READ_ALIAS, keep_alive: '1m' }, { signal })).id;
+      } catch (err) {
+        // 503 "no shard available" / "missing shards": a shard still starting, or really down.
+        const unavailable = err instanceof errors.ResponseError && err.statusCode === 503;
+        if (!unavailable || attempt === 5) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        signal?.throwIfAborted();
+      }
     }
   }
 

@@ -3,7 +3,15 @@ export { ElasticsearchStore } from './elasticsearch-store.js';
 export type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
 export { SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
-export { createStore, storeConfigFromEnv, intFromEnv, SQLITE_FILE } from './create-store.js';
+export { ElasticsearchExportJobStore, SqliteExportJobStore, EXPORT_JOBS_INDEX, EXPORT_JOB_MAPPINGS } from './export-jobs.js';
+export type {
+  ElasticsearchExportJobStoreOptions,
+  ExportJob,
+  ExportJobStatus,
+  ExportJobStore,
+  SqliteExportJobStoreOptions,
+} from './export-jobs.js';
+export { createExportJobStore, createStore, storeConfigFromEnv, intFromEnv, SQLITE_FILE } from './create-store.js';
 export type { StoreConfig } from './create-store.js';
 export {
   EVENT_MAPPINGS,

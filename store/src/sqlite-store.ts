@@ -92,6 +92,14 @@ export class SqliteStore implements AuditStore {
     });
   }
 
+  /**
+   * The open connection, for other tables that live in the same file (export jobs): one
+   * connection per process, so their writes never wait on each other's locks.
+   */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
   async init(): Promise<void> {}
 
   async insertRejected(records: readonly RejectedRecord[]): Promise<void> {
@@ -161,7 +169,7 @@ export class SqliteStore implements AuditStore {
     if (q.filter?.ip?.includes('/')) {
       // A CIDR range is matched in code (SQLite has no address type): count by reading.
       let n = 0;
-      for await (const _ of this.query({ ...q, after: undefined, limit: undefined })) n += 1;
+      for await (const event of this.query({ ...q, after: undefined, limit: undefined })) if (event) n += 1;
       return n;
     }
     const where = whereClause(q);
@@ -200,9 +208,14 @@ function whereClause(q: EventQuery): { sql: string; params: unknown[] } {
     ];
     parts.push(alternatives.length > 0 ? `(${alternatives.join(' OR ')})` : '0');
   }
-  if (f.resourceType !== undefined) (parts.push("json_extract(doc, '$.resource.type') = ?"), params.push(f.resourceType));
-  if (f.resourceId !== undefined) (parts.push("json_extract(doc, '$.resource.id') = ?"), params.push(f.resourceId));
-  if (f.ip !== undefined && !f.ip.includes('/')) (parts.push("json_extract(doc, '$.client.ip') = ?"), params.push(f.ip));
+  const equals = (path: string, value: string | undefined) => {
+    if (value === undefined) return;
+    parts.push(`json_extract(doc, '${path}') = ?`);
+    params.push(value);
+  };
+  equals('$.resource.type', f.resourceType);
+  equals('$.resource.id', f.resourceId);
+  if (!f.ip?.includes('/')) equals('$.client.ip', f.ip);
   for (const word of words(f.text)) {
     // Bound parameters and escaped wildcards: user text is data, never SQL or a pattern.
     const like = `%${escapeLike(word)}%`;

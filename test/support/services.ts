@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ElasticsearchStore, SqliteStore, type AuditStore } from '@otel-audit/store';
+import {
+  ElasticsearchExportJobStore,
+  ElasticsearchStore,
+  SqliteExportJobStore,
+  SqliteStore,
+  type AuditStore,
+  type ExportJobStore,
+} from '@otel-audit/store';
 import type { ElasticsearchForTests } from './elasticsearch.js';
 
 /** Listens on a port the OS picks, on loopback; returns the base URL. */
@@ -19,6 +26,12 @@ export interface StorePair {
   reader: AuditStore;
   /** Another reader of the same data, with a small page size to cross page boundaries. */
   readerWithPageSize(pageSize: number): AuditStore;
+  /**
+   * A connection to background export jobs, as the export service has it (the reader user
+   * on Elasticsearch). The same `space` gives the same jobs (another replica, or the
+   * service after a restart); each new space starts empty. The caller closes it.
+   */
+  exportJobs(space: string): ExportJobStore;
   close(): Promise<void>;
 }
 
@@ -33,6 +46,8 @@ export async function sqliteStores(): Promise<StorePair> {
     writer: store,
     reader: store,
     readerWithPageSize: (pageSize) => new SqliteStore({ path, pageSize }),
+    // Each space its own file, so tests on one pair never run each other's jobs.
+    exportJobs: (space) => new SqliteExportJobStore({ path: join(dir, `jobs-${space}.sqlite`) }),
     async close() {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -52,6 +67,8 @@ export async function elasticsearchStores(es: ElasticsearchForTests): Promise<St
     writer,
     reader,
     readerWithPageSize: (pageSize) => new ElasticsearchStore({ url: es.url, ...es.reader, installTemplate: false, pageSize }),
+    // Per process and space: forks share the node, and must not run each other's jobs.
+    exportJobs: (space) => new ElasticsearchExportJobStore({ url: es.url, ...es.reader, index: `audit-export-jobs-test-${process.pid}-${space}` }),
     async close() {
       await writer.close();
       await reader.close();

@@ -192,6 +192,9 @@ export function csvStream(events: AsyncIterable<AuditEvent>, format: CsvFormat):
 // XLSX
 
 const DATE_NUM_FMT = { iso: 'yyyy-mm-dd hh:mm:ss.000', us: 'mm/dd/yyyy hh:mm:ss' } as const;
+// Shared style objects: exceljs caches a style's id per object, so a cell that keeps the
+// style object it was born with (a fresh `{}`) costs a style lookup every time.
+const PLAIN_STYLE = {};
 const HEADER_STYLE = { font: { bold: true } };
 const LINK_STYLE = { font: { underline: true, color: { argb: 'FF0563C1' } } };
 const INVALID_SHEET_NAME = /[[\]:*?/\\]/;
@@ -199,9 +202,10 @@ const SHEET_NAME_MAX = 31;
 
 /**
  * How much XML may wait, uncompressed, for the zip stream before the writer stops pulling
- * events. exceljs writes a worksheet into a PassThrough that archiver drains, ignoring
- * write()'s return value (exceljs issues #464, #709), so without this the whole sheet can
- * pile up there when `out` or the compressor is slower than the rows come in.
+ * events. row.commit() does not wait (exceljs issues #464, #709): exceljs writes a
+ * worksheet into a PassThrough that archiver drains, ignoring write()'s return value, so
+ * without this the whole sheet piles up there when `out` or the compressor is slower than
+ * the rows come in (an async generator alone never even yields to the compressor).
  */
 const PENDING_XML_LIMIT = 1024 * 1024;
 
@@ -253,8 +257,8 @@ function httpLink(href: string | undefined): string | undefined {
  * row counts when `out` has received everything (its 'finish'). Dates are date cells
  * holding the wall-clock time of `timeZone`; after `maxRowsPerSheet` data rows a new
  * worksheet starts with the same header, frozen pane and filter. On failure (an error
- * from `events`, or `out` failing or closing early) `out` is destroyed, the iteration of
- * `events` is ended, and the promise rejects with that error.
+ * from `events`, or `out` failing or closing early) `out` is destroyed with the error,
+ * the iteration of `events` is ended, and the promise rejects with that error.
  */
 export async function writeXlsx(
   events: AsyncIterable<AuditEvent>,
@@ -345,6 +349,7 @@ export async function writeXlsx(
           const t = Date.parse(event.time);
           if (Number.isNaN(t)) {
             cell.value = event.time;
+            cell.style = PLAIN_STYLE;
           } else {
             cell.value = clock(t).wallClock;
             cell.style = dateStyle;
@@ -359,6 +364,7 @@ export async function writeXlsx(
           cell.style = LINK_STYLE;
         } else {
           cell.value = text;
+          cell.style = PLAIN_STYLE;
         }
       });
       row.commit();
@@ -385,6 +391,8 @@ export async function writeXlsx(
     committed.catch(() => {});
     await Promise.race([committed, stopped]);
     if (failure) throw failure;
+    out.off('error', onOutError);
+    out.off('close', onOutClose);
     return { rows, sheets };
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
@@ -394,12 +402,12 @@ export async function writeXlsx(
     } catch {
       // The archive is being thrown away; an error while doing so changes nothing.
     }
-    // Without the error: the caller learns it from the rejection, and an 'error' event
-    // nobody listens to would take the process down.
-    out.destroy();
-    throw error;
-  } finally {
-    out.off('error', onOutError);
+    // Whoever reads `out` (a pipeline, an HTTP reply) sees the real error, not a premature
+    // close; our listener stays until 'close' so that an `out` nobody else listens to
+    // does not turn it into an uncaught 'error' event.
     out.off('close', onOutClose);
+    out.once('close', () => out.off('error', onOutError));
+    out.destroy(error);
+    throw error;
   }
 }

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * Where finished background exports wait for their download. An interface so that
+ * S3-compatible object storage can replace the directory: `put` takes a stream, as an
+ * object upload does, and a name is visible to `read` and `exists` only once complete.
+ */
+export interface ExportFileStorage {
+  /** Stores the whole stream under `name`; rejects (leaving nothing under `name`) if the stream fails. */
+  put(name: string, body: Readable): Promise<void>;
+  /** The stored file; only call after `exists(name)`. */
+  read(name: string): Readable;
+  /** Gone afterwards; not an error when it was never there. */
+  delete(name: string): Promise<void>;
+  exists(name: string): Promise<boolean>;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+
+/** Files in one local folder (a volume shared by the replicas, or one replica's disk). */
+export class DirectoryFileStorage implements ExportFileStorage {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  async put(name: string, body: Readable): Promise<void> {
+    const target = this.#path(name);
+    await mkdir(this.dir, { recursive: true });
+    // A dot-name beside the target, renamed on completion: rename is atomic within a
+    // folder, so a half-written export is never served, even after a crash mid-write.
+    const temp = join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.part`);
+    try {
+      await pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true }));
+      await rename(temp, target);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  read(name: string): Readable {
+    return createReadStream(this.#path(name));
+  }
+
+  async delete(name: string): Promise<void> {
+    await rm(this.#path(name), { force: true });
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      return (await stat(this.#path(name))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  #path(name: string): string {
+    // Names come from job ids, never from a request; still, nothing may leave the folder.
+    if (!SAFE_NAME.test(name)) throw new Error(`not a valid export file name: ${JSON.stringify(name)}`);
+    return join(this.dir, name);
+  }
+}
