@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +110,30 @@ for (const kind of kinds) {
       };
       return { app, base, call, start, finished };
     }
+
+    it('tells the webhook when a job is done, with the signed link', async () => {
+      const received: unknown[] = [];
+      const hook = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          received.push({ contentType: req.headers['content-type'], body: JSON.parse(body) as unknown });
+          res.end();
+        });
+      });
+      await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+      cleanups.push(() => new Promise<void>((r) => hook.close(() => r())));
+      const svc = await service(place(), { webhookUrl: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hooks/export` });
+      const created = await svc.start({ format: 'csv' });
+      const status = await svc.finished(created.id);
+      await eventually(async () => received.length, (n) => n > 0, 10_000);
+      expect(received).toEqual([
+        {
+          contentType: 'application/json',
+          body: { id: created.id, status: 'done', rowsWritten: events.length, downloadUrl: status.downloadUrl, expiresAt: status.expiresAt },
+        },
+      ]);
+    });
 
     const csvIds = (text: string) => (parse(text, { columns: true }) as Record<string, string>[]).map((row) => row['Event ID']);
 
