@@ -134,11 +134,13 @@ export class SqliteStore implements AuditStore {
     const cmp = desc ? '<' : '>';
     const dir = desc ? 'DESC' : 'ASC';
     const where = whereClause(q);
-    const page = this.#db.prepare(
-      `SELECT time_ms, id, doc FROM audit_events WHERE ${where.sql}
-       AND (? IS NULL OR time_ms ${cmp} ? OR (time_ms = ? AND id ${cmp} ?))
-       ORDER BY time_ms ${dir}, id ${dir} LIMIT ?`,
-    );
+    // Two statements, not one with `? IS NULL OR …`: the row-value comparison is what lets
+    // SQLite seek the (time_ms, id) index to where the last page ended. With the OR it
+    // walked the index from the start on every page: quadratic, minutes at a million rows.
+    const sql = (keyset: string) =>
+      `SELECT time_ms, id, doc FROM audit_events WHERE ${where.sql}${keyset} ORDER BY time_ms ${dir}, id ${dir} LIMIT ?`;
+    const first = this.#db.prepare(sql(''));
+    const next = this.#db.prepare(sql(` AND (time_ms, id) ${cmp} (?, ?)`));
     const inRange = ipMatcher(q.filter?.ip);
     let last: { time_ms: number; id: string } | undefined = q.after ? { time_ms: Date.parse(q.after.time), id: q.after.id } : undefined;
     let remaining = q.limit ?? Number.POSITIVE_INFINITY;
@@ -146,13 +148,8 @@ export class SqliteStore implements AuditStore {
       signal?.throwIfAborted();
       // Keyset pages, each its own short read: no statement stays open across a slow
       // consumer, so writers are never held up by an export.
-      const rows = page.all(
-        ...where.params,
-        last?.time_ms ?? null,
-        last?.time_ms ?? null,
-        last?.time_ms ?? null,
-        last?.id ?? null,
-        this.#pageSize,
+      const rows = (
+        last ? next.all(...where.params, last.time_ms, last.id, this.#pageSize) : first.all(...where.params, this.#pageSize)
       ) as { time_ms: number; id: string; doc: string }[];
       for (const row of rows) {
         const event = JSON.parse(row.doc) as AuditEvent;
