@@ -134,13 +134,16 @@ export class SqliteStore implements AuditStore {
     const cmp = desc ? '<' : '>';
     const dir = desc ? 'DESC' : 'ASC';
     const where = whereClause(q);
-    // Two statements, not one with `? IS NULL OR …`: the row-value comparison is what lets
-    // SQLite seek the (time_ms, id) index to where the last page ended. With the OR it
-    // walked the index from the start on every page: quadratic, minutes at a million rows.
+    // Where the last page ended goes into the range bound itself (`time_ms >= last`, not
+    // `time_ms >= from AND … > last`): SQLite seeks the (time_ms, id) index with one lower
+    // bound only, and with `from` it walked from the range start on every page. That was
+    // quadratic, minutes at a million rows (found by bench/export-throughput.ts).
     const sql = (keyset: string) =>
       `SELECT time_ms, id, doc FROM audit_events WHERE ${where.sql}${keyset} ORDER BY time_ms ${dir}, id ${dir} LIMIT ?`;
     const first = this.#db.prepare(sql(''));
-    const next = this.#db.prepare(sql(` AND (time_ms, id) ${cmp} (?, ?)`));
+    const next = this.#db.prepare(sql(` AND (time_ms ${cmp} ? OR id ${cmp} ?)`));
+    // whereClause puts the range first: [from, to, …].
+    const boundedAt = (t: number) => (desc ? [where.params[0], t + 1] : [t, where.params[1]]).concat(where.params.slice(2));
     const inRange = ipMatcher(q.filter?.ip);
     let last: { time_ms: number; id: string } | undefined = q.after ? { time_ms: Date.parse(q.after.time), id: q.after.id } : undefined;
     let remaining = q.limit ?? Number.POSITIVE_INFINITY;
@@ -149,7 +152,7 @@ export class SqliteStore implements AuditStore {
       // Keyset pages, each its own short read: no statement stays open across a slow
       // consumer, so writers are never held up by an export.
       const rows = (
-        last ? next.all(...where.params, last.time_ms, last.id, this.#pageSize) : first.all(...where.params, this.#pageSize)
+        last ? next.all(...boundedAt(last.time_ms), last.time_ms, last.id, this.#pageSize) : first.all(...where.params, this.#pageSize)
       ) as { time_ms: number; id: string; doc: string }[];
       for (const row of rows) {
         const event = JSON.parse(row.doc) as AuditEvent;
