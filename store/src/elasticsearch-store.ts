@@ -1,4 +1,5 @@
-import { Client, errors } from '@elastic/elasticsearch';
+import { errors, type Client } from '@elastic/elasticsearch';
+import { createElasticsearchClient } from './internal/es-client.js';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import {
@@ -37,17 +38,7 @@ export class ElasticsearchStore implements AuditStore {
     url.username = '';
     url.password = '';
     this.description = `elasticsearch ${url.origin}`;
-    this.client = new Client({
-      node: opts.url,
-      ...(opts.apiKey
-        ? { auth: { apiKey: opts.apiKey } }
-        : opts.username
-          ? { auth: { username: opts.username, password: opts.password ?? '' } }
-          : {}),
-      // Retries are the collector's policy (per item, with backoff), not the client's.
-      maxRetries: 0,
-      requestTimeout: 30_000,
-    });
+    this.client = createElasticsearchClient(opts);
   }
 
   async init(): Promise<void> {

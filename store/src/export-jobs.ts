@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Client, errors } from '@elastic/elasticsearch';
+import { errors, type Client } from '@elastic/elasticsearch';
+import { createElasticsearchClient } from './internal/es-client.js';
 import type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
 
 export type ExportJobStatus = 'queued' | 'running' | 'done' | 'failed' | 'expired';
@@ -216,16 +217,7 @@ export class ElasticsearchExportJobStore implements ExportJobStore {
 
   constructor(opts: ElasticsearchExportJobStoreOptions) {
     this.index = opts.index ?? EXPORT_JOBS_INDEX;
-    this.client = new Client({
-      node: opts.url,
-      ...(opts.apiKey
-        ? { auth: { apiKey: opts.apiKey } }
-        : opts.username
-          ? { auth: { username: opts.username, password: opts.password ?? '' } }
-          : {}),
-      maxRetries: 0,
-      requestTimeout: 30_000,
-    });
+    this.client = createElasticsearchClient(opts);
   }
 
   async init(): Promise<void> {
