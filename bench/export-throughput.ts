@@ -85,7 +85,8 @@ async function main() {
       let url = process.env.ELASTICSEARCH_URL;
       let creds = { username: process.env.ELASTICSEARCH_USERNAME ?? '', password: process.env.ELASTICSEARCH_PASSWORD ?? '' };
       if (!url) {
-        const node = await startElasticsearch({ runDir: join(dir, 'es'), heap: '1g' });
+        // Its own temporary folder: as root the node runs as `nobody`, who cannot enter `dir` (mode 0700).
+        const node = await startElasticsearch({ runDir: mkdtempSync(join(tmpdir(), 'bench-export-es-')), heap: '1g' });
         url = node.url;
         creds = node.admin;
         stop = () => stopElasticsearch(node.pid);

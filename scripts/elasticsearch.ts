@@ -113,7 +113,11 @@ export async function ensureDistribution(cacheDir = CACHE_DIR): Promise<string> 
 }
 
 export interface StartOptions {
-  /** Folder for this node's config, data and logs; emptied first. */
+  /**
+   * Folder for this node's config, data and logs; emptied first. As root the node runs as
+   * `nobody`, so every folder above it must be enterable by others (a fresh `mkdtemp`
+   * folder is; a folder inside one is not).
+   */
   runDir: string;
   cacheDir?: string;
   /** Heap for the JVM. Default: 512m. */
