@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { intFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
-import { loadOrCreateDevSecret, type AuthOptions } from './auth.js';
+import { DEFAULT_CLAIMS, loadOrCreateDevSecret, type AuthOptions, type ClaimNames } from './auth.js';
 import { EXPORT_SERVICE_DEFAULTS } from './build-export-service.js';
 
 const DAY = 86_400_000;
@@ -60,6 +60,7 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
       jwksUrl,
       issuer: env.AUDIT_JWT_ISSUER || undefined,
       audience: env.AUDIT_JWT_AUDIENCE || undefined,
+      claims: claimNamesFromEnv(env.AUDIT_JWT_CLAIMS),
     },
     jobs: {
       dir: env.AUDIT_EXPORT_DIR?.trim() || join(store.dataDir, 'exports'),
@@ -71,4 +72,17 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
     devSecret,
     store,
   };
+}
+
+/** `AUDIT_JWT_CLAIMS=sub=uid,workspaces=groups`: claim names of an identity provider that uses others. */
+function claimNamesFromEnv(raw: string | undefined): Partial<ClaimNames> {
+  const names: Partial<ClaimNames> = {};
+  for (const pair of (raw ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, value] = pair.split('=').map((p) => p.trim());
+    if (!key || !value || !(key in DEFAULT_CLAIMS)) {
+      throw new Error(`AUDIT_JWT_CLAIMS: ${JSON.stringify(pair)} must be <${Object.keys(DEFAULT_CLAIMS).join('|')}>=<claim name>`);
+    }
+    names[key as keyof ClaimNames] = value;
+  }
+  return names;
 }
