@@ -267,7 +267,8 @@ function buildEvent(input: AuditEventInput, redactPattern: RegExp): AuditEvent {
     time: Number.isNaN(time.getTime()) ? String(input.time) : time.toISOString(),
     outcome: input.outcome ?? 'success',
     category: input.category ?? known?.category,
-    message: input.message ?? known?.message,
+    // "Logged on" would misdescribe a failed log on: a default message says when it failed.
+    message: input.message ?? (known && (input.outcome === 'failure' ? `${known.message} (failed)` : known.message)),
     client: Object.keys(client).length > 0 ? client : undefined,
     sessionId: input.sessionId ?? context?.sessionId,
     correlationId: input.correlationId ?? context?.requestId,

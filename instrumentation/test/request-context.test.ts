@@ -151,6 +151,11 @@ describe('the action catalogue through the real pipeline', () => {
     }
   });
 
+  it('a failure gets a default message that says so', async () => {
+    const event = await stored(audit.record({ action: 'auth.login', outcome: 'failure', reason: 'locked', actor }));
+    expect(event.message).toBe('Logged on (failed)');
+  });
+
   it('an action outside the catalogue needs its category', () => {
     expect(() => audit.record({ action: 'widget.frobnicate', actor })).toThrow(/category: is required/);
     expect(audit.record({ action: 'widget.frobnicate', category: 'data', actor })).toMatch(/^[0-9a-f-]{36}$/);
