@@ -111,9 +111,18 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
 
   app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render()));
 
-  app.post('/v1/logs', async (request, reply) => {
-    const sender = senders ? senders.serviceFor(request.headers.authorization) : undefined;
-    if (senders && !sender) throw new CollectorError('AUDIT_ERR_SENDER_UNAUTHENTICATED');
+  // The token is checked before the body is read: an unknown sender does not get to make
+  // the collector buffer and inflate 64 MiB.
+  const senderOf = new WeakMap<FastifyRequest, string>();
+  const checkSender = async (request: FastifyRequest) => {
+    if (!senders) return;
+    const service = senders.serviceFor(request.headers.authorization);
+    if (!service) throw new CollectorError('AUDIT_ERR_SENDER_UNAUTHENTICATED');
+    senderOf.set(request, service);
+  };
+
+  app.post('/v1/logs', { onRequest: checkSender }, async (request, reply) => {
+    const sender = senderOf.get(request);
     const protobuf = isProtobuf(request);
     const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
     if (sender && records.some((r) => r.serviceName !== sender)) {
