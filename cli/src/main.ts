@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { buildCollector, collectorConfigFromEnv } from '@otel-audit/collector';
+import { buildCollector, collectorConfigFromEnv, retentionFromConfig } from '@otel-audit/collector';
 import {
   DirectoryFileStorage,
   buildExportService,
@@ -10,6 +10,7 @@ import {
 } from '@otel-audit/exporter-service';
 import { createAuditLogger } from '@otel-audit/instrumentation';
 import { createExportJobStore, createStore, storeConfigFromEnv, type AuditStore } from '@otel-audit/store';
+import { importDashboards, type KibanaAuth } from './dashboards-import.js';
 
 const USAGE = `usage: otel-audit <command> [options]
 
@@ -21,6 +22,9 @@ commands:
   token            print a development JWT for the export service:
                      --sub <id> [--name <name>] [--workspace <id>]... [--permission <p>]...
                      [--super-admin] [--ttl 8h]
+  dashboards import  import the Kibana dashboards, saved searches and data view:
+                     --kibana-url <url> [--space <id>]
+                     [--username <u> --password <p> | --api-key <key>]
 
 Configuration comes from the environment; see the README.`;
 
@@ -48,8 +52,10 @@ function closeOnSignal(apps: FastifyInstance[], store: AuditStore): void {
 }
 
 async function startCollector(store: AuditStore, config = collectorConfigFromEnv()) {
+  const retention = retentionFromConfig(config, store);
   const app = buildCollector({
     store,
+    retention: retention.options,
     bodyLimit: config.bodyLimit,
     spoolDir: config.spoolDir,
     spoolMaxBytes: config.spoolMaxBytes,
@@ -57,6 +63,8 @@ async function startCollector(store: AuditStore, config = collectorConfigFromEnv
     senderTokens: config.senderTokens,
     logger: logger(),
   });
+  if (retention.warning) app.log.warn(retention.warning);
+  app.addHook('onClose', () => retention.close());
   await app.listen({ host: config.host, port: config.port });
   return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}` };
 }
@@ -145,6 +153,45 @@ async function token(args: string[]): Promise<void> {
   process.stdout.write(`${jwt}\n`);
 }
 
+async function dashboards(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'import') throw new Error(`dashboards: unknown subcommand ${JSON.stringify(sub ?? '')}; use "dashboards import"\n\n${USAGE}`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      'kibana-url': { type: 'string' },
+      space: { type: 'string' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      'api-key': { type: 'string' },
+    },
+    strict: true,
+  });
+  const kibanaUrl = values['kibana-url'];
+  if (!kibanaUrl) throw new Error('dashboards import: --kibana-url <url> is required');
+  if (values['api-key'] && (values.username || values.password)) {
+    throw new Error('dashboards import: give either --username and --password or --api-key, not both');
+  }
+  if (Boolean(values.username) !== Boolean(values.password)) {
+    throw new Error('dashboards import: --username and --password go together');
+  }
+  let auth: KibanaAuth | undefined;
+  if (values['api-key']) auth = { apiKey: values['api-key'] };
+  else if (values.username && values.password) auth = { username: values.username, password: values.password };
+  const result = await importDashboards({
+    kibanaUrl,
+    ...(values.space ? { space: values.space } : {}),
+    ...(auth ? { auth } : {}),
+  });
+  console.log(`imported ${result.successCount} saved objects into ${values.space ?? 'the default space'}`);
+  for (const e of result.errors) {
+    const detail = typeof e.error.message === 'string' ? `: ${e.error.message}` : '';
+    console.error(`error: ${e.type} ${e.id}${e.title ? ` (${e.title})` : ''}: ${e.error.type}${detail}`);
+  }
+  // Not process.exit(): stdout and stderr must drain before the process ends.
+  if (result.errors.length > 0) process.exitCode = 1;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -174,6 +221,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'token':
       return token(rest);
+    case 'dashboards':
+      return dashboards(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -8,6 +8,7 @@ import type { AuditStore, RejectedRecord } from '@otel-audit/store';
 import { CollectorError } from './errors.js';
 import { Ingestor, type SpoolEntry } from './internal/ingest.js';
 import { CollectorMetrics } from './internal/metrics.js';
+import { RetentionJob, type RetentionOptions } from './internal/retention.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
 import { SenderTokens } from './internal/sender-auth.js';
 import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus, type PartialSuccess } from './internal/otlp-proto.js';
@@ -31,6 +32,12 @@ export interface CollectorOptions {
   bodyLimit?: number;
   /** Seconds a client is told to wait when the store is unavailable. Default: 5. */
   retryAfterSeconds?: number;
+  /**
+   * Deletes events past `days` (and dead letters), once shortly after start and then
+   * every `intervalMs`, and records each deletion as a `retention.delete` system event.
+   * Default: none (keep everything).
+   */
+  retention?: RetentionOptions;
   /** Fastify logger option. Default: false (silent), the CLI turns it on. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -74,7 +81,15 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     replayBatchSize: 500,
     maxBackoffMillis: 30_000,
   });
-  app.addHook('onClose', async () => ingestor.stop());
+  // The record of a deletion takes the same path as a sender's events: spooled if the store is down.
+  const retention =
+    o.retention && o.retention.days > 0 ? new RetentionJob(o.retention, (event) => ingestor.ingest([event], []), app.log) : undefined;
+  retention?.start();
+  app.addHook('onClose', async () => {
+    // Retention first: a run still in progress may yet record its deletion through the ingestor.
+    await retention?.stop();
+    await ingestor.stop();
+  });
   const senders = o.senderTokens && o.senderTokens.length > 0 ? new SenderTokens(o.senderTokens) : undefined;
 
   // Only the encodings we speak: anything else is a 415, not a guess.

@@ -13,6 +13,14 @@ export interface CollectorConfig {
   /** Empty: sender authentication is off. */
   senderTokens: [string, string][];
   store: StoreConfig;
+  retention: RetentionConfig;
+}
+
+export interface RetentionConfig {
+  /** 0: keep everything. */
+  days: number;
+  /** The admin (set-up) user that may delete daily indices, when the store is Elasticsearch. */
+  elasticsearch?: { username: string; password: string } | undefined;
 }
 
 /**
@@ -21,7 +29,9 @@ export interface CollectorConfig {
  * `AUDIT_COLLECTOR_BODY_LIMIT` (bytes, 64 MiB), `AUDIT_COLLECTOR_SPOOL_DIR`
  * (`AUDIT_DATA_DIR/collector-spool`), `AUDIT_COLLECTOR_SPOOL_MAX_BYTES` (1 GiB),
  * `AUDIT_COLLECTOR_STORE_TIMEOUT_MS` (5000), `AUDIT_COLLECTOR_TOKENS` /
- * `AUDIT_COLLECTOR_TOKENS_FILE` (sender tokens, off by default), plus the store's.
+ * `AUDIT_COLLECTOR_TOKENS_FILE` (sender tokens, off by default), `AUDIT_RETENTION_DAYS`
+ * (365; 0 keeps everything), `AUDIT_RETENTION_ELASTICSEARCH_USERNAME` /
+ * `_PASSWORD` (both or neither), plus the store's.
  */
 export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
   const store = storeConfigFromEnv(env);
@@ -42,5 +52,25 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
     storeTimeoutMillis: intFromEnv(env, 'AUDIT_COLLECTOR_STORE_TIMEOUT_MS', COLLECTOR_DEFAULTS.storeTimeoutMillis, 100, 60_000),
     senderTokens,
     store,
+    retention: retentionConfigFromEnv(env),
   };
+}
+
+export const RETENTION_MAX_DAYS = 36_500;
+
+function retentionConfigFromEnv(env: NodeJS.ProcessEnv): RetentionConfig {
+  const raw = env.AUDIT_RETENTION_DAYS?.trim();
+  // Digits only: `1e3`, `0x10` or `30.0` are more likely mistakes than intentions when data gets deleted.
+  if (raw && (!/^\d{1,6}$/.test(raw) || Number(raw) > RETENTION_MAX_DAYS)) {
+    throw new Error(`AUDIT_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to ${RETENTION_MAX_DAYS}, got ${JSON.stringify(raw)}`);
+  }
+  const days = raw ? Number(raw) : 365;
+  const username = env.AUDIT_RETENTION_ELASTICSEARCH_USERNAME?.trim();
+  const password = env.AUDIT_RETENTION_ELASTICSEARCH_PASSWORD;
+  if (Boolean(username) !== Boolean(password)) {
+    throw new Error(
+      `set both AUDIT_RETENTION_ELASTICSEARCH_USERNAME and AUDIT_RETENTION_ELASTICSEARCH_PASSWORD, or neither (only ${username ? 'the user name' : 'the password'} is set)`,
+    );
+  }
+  return { days, ...(username && password ? { elasticsearch: { username, password } } : {}) };
 }

@@ -45,6 +45,7 @@ describe('downloads over a real port (SQLite)', () => {
       insert: (events) => store.insert(events),
       insertRejected: (records) => store.insertRejected(records),
       count: (q) => store.count(q),
+      deleteOlderThan: (cutoff) => store.deleteOlderThan(cutoff),
       ping: () => store.ping(),
       close: async () => {},
       query: async function* (q: EventQuery, signal?: AbortSignal) {

@@ -86,6 +86,13 @@ export interface AuditStore {
   query(query: EventQuery, signal?: AbortSignal): AsyncIterable<AuditEvent>;
   /** How many events match (ignores `after` and `limit`). */
   count(query: EventQuery): Promise<number>;
+  /**
+   * Retention: removes what is older than `cutoff`, events and dead letters alike.
+   * `deleted` counts the documents or rows that went; `units` names what went (indices,
+   * or tables with the bound), for the audit record of the deletion. Needs a user that
+   * may delete (on Elasticsearch: delete_index on audit-*), not the create-only writer.
+   */
+  deleteOlderThan(cutoff: Date): Promise<{ deleted: number; units: string[] }>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -8,6 +8,8 @@ import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './aud
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. */
   path: string;
+  /** Rows per retention transaction. Default: 5000. */
+  deleteBatchSize?: number;
   /** Rows per keyset page when reading. Default: 1000. */
   pageSize?: number;
 }
@@ -44,6 +46,7 @@ export class SqliteStore implements AuditStore {
   readonly description: string;
   readonly #db: Database.Database;
   readonly #pageSize: number;
+  readonly #deleteBatchSize: number;
   readonly #insertMany: (events: readonly AuditEvent[]) => InsertResult;
   readonly #insertRejected: (records: readonly RejectedRecord[]) => void;
 
@@ -51,6 +54,7 @@ export class SqliteStore implements AuditStore {
     mkdirSync(dirname(opts.path), { recursive: true });
     this.description = `sqlite ${opts.path}`;
     this.#pageSize = opts.pageSize ?? 1000;
+    this.#deleteBatchSize = opts.deleteBatchSize ?? 5000;
     this.#db = new Database(opts.path);
     this.#db.pragma('journal_mode = WAL');
     // FULL, not NORMAL: the collector acknowledges a batch once it is committed, and an
@@ -174,6 +178,36 @@ export class SqliteStore implements AuditStore {
     }
     const where = whereClause(q);
     return (this.#db.prepare(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
+  }
+
+  /**
+   * In batches, each its own short transaction with a turn of the event loop between
+   * them: one DELETE over years of rows would hold the write lock, and the collector's
+   * inserts, for as long as it ran.
+   */
+  async deleteOlderThan(cutoff: Date): Promise<{ deleted: number; units: string[] }> {
+    const bound = cutoff.getTime();
+    const iso = cutoff.toISOString();
+    const units: string[] = [];
+    let deleted = 0;
+    for (const [table, column] of [
+      ['audit_events', 'time_ms'],
+      ['audit_rejected', 'received_ms'],
+    ] as const) {
+      const batch = this.#db.prepare(
+        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${column} < ? ORDER BY ${column} LIMIT ?)`,
+      );
+      let fromTable = 0;
+      for (;;) {
+        const { changes } = batch.run(bound, this.#deleteBatchSize);
+        fromTable += changes;
+        if (changes < this.#deleteBatchSize) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (fromTable > 0) units.push(`${table} < ${iso}`);
+      deleted += fromTable;
+    }
+    return { deleted, units };
   }
 
   async ping(): Promise<boolean> {
