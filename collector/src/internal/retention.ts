@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { FastifyBaseLogger } from 'fastify';
 import { validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
 import { ElasticsearchStore, type AuditStore } from '@otel-audit/store';
@@ -96,7 +96,7 @@ export class RetentionJob {
 
   #event(cutoff: Date, deleted: number, units: string[], now: Date): AuditEvent {
     const candidate = {
-      id: uuidv7(now.getTime()),
+      id: uuidv7({ msecs: now.getTime() }),
       time: now.toISOString(),
       action: 'retention.delete',
       category: 'system',
@@ -111,16 +111,6 @@ export class RetentionJob {
     if (!result.ok) throw new Error(`retention event is invalid: ${result.problems.join(', ')}`);
     return result.event;
   }
-}
-
-/** RFC 9562 UUIDv7: 48-bit ms timestamp, version 7, variant 10, the rest random. */
-export function uuidv7(ms: number = Date.now()): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export interface RetentionSetup {
