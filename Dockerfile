@@ -1,10 +1,11 @@
-# otel-audit services: one image, the command picks the role (start | collector | export-service).
+# otel-audit services: one image, the command picks the role (start | collector | export-service | setup).
 FROM node:20-bookworm-slim AS build
 # better-sqlite3 compiles where no prebuilt binary fits.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY contract/package.json contract/
+COPY spool/package.json spool/
 COPY instrumentation/package.json instrumentation/
 COPY store/package.json store/
 COPY collector/package.json collector/
@@ -13,11 +14,15 @@ COPY cli/package.json cli/
 COPY cli/bin cli/bin
 RUN npm ci --no-audit --no-fund
 COPY contract contract
+COPY spool spool
 COPY instrumentation instrumentation
 COPY store store
 COPY collector collector
 COPY exporter-service exporter-service
 COPY cli cli
+COPY dashboards dashboards
+COPY examples examples
+# Production dependencies only in the image that runs.
 RUN npx tsc -b && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
@@ -28,7 +33,8 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 4318 8080
+# One image, several roles: each says which health URL is its own (compose sets it).
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
-  CMD node -e "Promise.all([4318,8080].map(p=>fetch('http://127.0.0.1:'+p+'/healthz'))).then(r=>process.exit(r.every(x=>x.ok)?0:1),()=>process.exit(1))"
+  CMD node -e "fetch(process.env.AUDIT_HEALTHCHECK_URL || 'http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "cli/bin/otel-audit.js"]
 CMD ["start"]

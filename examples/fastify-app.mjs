@@ -17,6 +17,7 @@ export function buildApp({ audit, trustedProxies = [] }) {
   const sessions = new Map();
   const tokens = new Map();
   app.register(auditContextPlugin, { trustedProxies });
+  app.get('/healthz', async () => ({ status: 'ok' }));
 
   const actorOf = (user) => ({ id: user.id, name: user.name, type: 'user', email: user.email, roles: user.roles });
   const session = (request) => sessions.get(request.headers['x-session-id']);
@@ -137,7 +138,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    await app.listen({ port: Number(process.env.PORT ?? 3000) });
+    await app.listen({ host: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 3000) });
     console.log(`example app on http://127.0.0.1:${app.server.address().port}`);
   }
 }

@@ -15,6 +15,7 @@ import { chown, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { AUDIT_ROLES } from '../store/src/security-roles.js';
 
 /**
  * Pinned: the newest integ-test-zip on Maven Central (9.x is not published there), and
@@ -201,26 +202,6 @@ export async function startElasticsearch(opts: StartOptions): Promise<RunningEla
   }
 }
 
-/** Role definitions for least privilege (DESIGN.md decision 6). */
-export const ROLES = {
-  audit_writer: {
-    cluster: [],
-    indices: [{ names: ['audit-events-*', 'audit-rejected-*'], privileges: ['create_doc', 'create_index'] }],
-  },
-  audit_reader: {
-    cluster: [],
-    indices: [
-      { names: ['audit-events*'], privileges: ['read', 'view_index_metadata'] },
-      // Background export jobs: the export service's own bookkeeping, never the events.
-      { names: ['audit-export-jobs*'], privileges: ['read', 'write', 'create_index', 'view_index_metadata'] },
-    ],
-  },
-  audit_admin: {
-    cluster: ['manage_index_templates', 'monitor'],
-    indices: [{ names: ['audit-*'], privileges: ['all'] }],
-  },
-};
-
 /**
  * Roles and users go into the file realm (`roles.yml`, `elasticsearch-users`), not the
  * security API: the minimal distribution lacks the analysis module the `.security`
@@ -235,7 +216,7 @@ async function provisionFileRealm(
   // JSON is YAML: one serializer, no hand-written YAML.
   writeFileSync(
     join(conf, 'roles.yml'),
-    Object.entries(ROLES)
+    Object.entries(AUDIT_ROLES)
       .map(([name, body]) => `${name}: ${JSON.stringify(body)}`)
       .join('\n') + '\n',
   );

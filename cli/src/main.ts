@@ -9,6 +9,7 @@ import {
   signToken,
 } from '@otel-audit/exporter-service';
 import { createAuditLogger } from '@otel-audit/instrumentation';
+import { setupSecurity } from './setup-security.js';
 import { createExportJobStore, createStore, storeConfigFromEnv, type AuditStore } from '@otel-audit/store';
 import { importDashboards, type KibanaAuth } from './dashboards-import.js';
 
@@ -18,7 +19,9 @@ commands:
   start            collector and export service in one process (the embedded default)
   collector        the OTLP/HTTP collector alone (port 4318)
   export-service   the export service alone (port 8080)
-  setup            install the Elasticsearch index template (run as the admin user)
+  setup            install the Elasticsearch index templates (run as the admin user);
+                     --security also creates the roles and users (AUDIT_WRITER_PASSWORD,
+                     AUDIT_READER_PASSWORD, AUDIT_ADMIN_PASSWORD, KIBANA_SYSTEM_PASSWORD)
   token            print a development JWT for the export service:
                      --sub <id> [--name <name>] [--workspace <id>]... [--permission <p>]...
                      [--super-admin] [--ttl 8h]
@@ -126,6 +129,30 @@ async function start(): Promise<void> {
   );
 }
 
+/** `setup --security`: roles and users on a real cluster, as ELASTICSEARCH_USERNAME (a security admin). */
+async function securitySetup(): Promise<void> {
+  const config = storeConfigFromEnv();
+  if (!config.elasticsearch?.username || !config.elasticsearch.password) {
+    throw new Error('setup --security needs ELASTICSEARCH_URL, ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD of a user who may manage security');
+  }
+  const passwords = {
+    'audit-writer': process.env.AUDIT_WRITER_PASSWORD,
+    'audit-reader': process.env.AUDIT_READER_PASSWORD,
+    'audit-admin': process.env.AUDIT_ADMIN_PASSWORD,
+  };
+  for (const [user, password] of Object.entries(passwords)) {
+    if (password !== undefined && password.length < 12) throw new Error(`the password for ${user} must be at least 12 characters`);
+  }
+  const done = await setupSecurity({
+    url: config.elasticsearch.url,
+    username: config.elasticsearch.username,
+    password: config.elasticsearch.password,
+    passwords,
+    kibanaSystemPassword: process.env.KIBANA_SYSTEM_PASSWORD,
+  });
+  console.log(`security: ${done.join(', ')}`);
+}
+
 async function token(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -215,6 +242,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'setup': {
+      if (rest.includes('--security')) await securitySetup();
       const store = await openStore();
       console.log(`ready: ${store.description}`);
       return store.close();

@@ -23,3 +23,4 @@ export {
   REJECTED_TEMPLATE_NAME,
   indexFor,
 } from './internal/ecs-document.js';
+export { AUDIT_ROLES, AUDIT_USERS } from './security-roles.js';

