@@ -196,6 +196,8 @@ async function dashboards(args: string[]): Promise<void> {
   });
   const kibanaUrl = values['kibana-url'];
   if (!kibanaUrl) throw new Error('dashboards import: --kibana-url <url> is required');
+  // A password on a command line shows in every process listing: KIBANA_PASSWORD may carry it instead.
+  values.password ??= process.env.KIBANA_PASSWORD || undefined;
   if (values['api-key'] && (values.username || values.password)) {
     throw new Error('dashboards import: give either --username and --password or --api-key, not both');
   }

@@ -35,7 +35,3 @@ export const EXPORT_COLUMNS = [
 ] as const;
 
 export type ExportColumnKey = (typeof EXPORT_COLUMNS)[number]['key'];
-
-export function exportRow(event: AuditEvent): string[] {
-  return EXPORT_COLUMNS.map((c) => c.value(event));
-}

@@ -28,7 +28,7 @@ export type { ValidationResult } from './validate.js';
 export { ATTR, SEVERITY, toLogRecord, fromLogRecord } from './otel-mapping.js';
 export type { AttributeValue, Attributes, AuditLogRecord, ReceivedLogRecord } from './otel-mapping.js';
 export { ecsCategorization } from './ecs.js';
-export { EXPORT_COLUMNS, exportRow } from './export-columns.js';
+export { EXPORT_COLUMNS } from './export-columns.js';
 export type { ExportColumnKey } from './export-columns.js';
 export { AUDIT_ACTIONS, actionDefinition, catalogueMarkdownTable } from './action-catalogue.js';
 export type { ActionDefinition, KnownAuditAction } from './action-catalogue.js';

@@ -17,7 +17,7 @@ import {
   type EventQueryParams,
   type ParsedEventQuery,
 } from './internal/event-query.js';
-import { csvStream, isValidTimeZone, writeXlsx, type ExportFormat } from './internal/export-writers.js';
+import { EXPORT_FORMAT_DEFAULTS, csvStream, isValidTimeZone, writeXlsx, type ExportFormat } from './internal/export-writers.js';
 
 export interface ExportServiceOptions {
   store: AuditStore;
@@ -261,17 +261,15 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
 }
 
 function parseFormat(p: FormatParams): ExportFormat {
-  const keys = EXPORT_COLUMNS.map((c) => c.key) as ExportColumnKey[];
-  const columns = p.columns
-    ? p.columns.split(',').map((c) => c.trim()).filter(Boolean)
-    : keys;
+  const keys = EXPORT_FORMAT_DEFAULTS.columns;
+  const columns = p.columns ? p.columns.split(',').map((c) => c.trim()).filter(Boolean) : keys;
   const unknown = columns.find((c) => !keys.includes(c as ExportColumnKey));
   if (unknown !== undefined) {
     throw new ExportError('AUDIT_ERR_INVALID_QUERY', `columns: unknown column ${JSON.stringify(unknown)}; known: ${keys.join(', ')}`);
   }
-  const timeZone = p.tz || 'UTC';
+  const timeZone = p.tz || EXPORT_FORMAT_DEFAULTS.timeZone;
   if (!isValidTimeZone(timeZone)) throw new ExportError('AUDIT_ERR_INVALID_QUERY', `tz must be an IANA time zone, got ${JSON.stringify(timeZone)}`);
-  const df = (p.dateFormat ?? 'iso').toLowerCase();
+  const df = (p.dateFormat ?? EXPORT_FORMAT_DEFAULTS.dateFormat).toLowerCase();
   const dateFormat = df === 'iso' ? 'iso' : df === 'us' || df === 'mm/dd/yyyy hh:mm:ss' ? 'us' : undefined;
   if (!dateFormat) throw new ExportError('AUDIT_ERR_INVALID_QUERY', `dateFormat must be iso or MM/DD/YYYY HH:mm:ss, got ${JSON.stringify(p.dateFormat)}`);
   return { columns: [...new Set(columns)] as ExportColumnKey[], timeZone, dateFormat };

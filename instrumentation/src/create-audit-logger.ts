@@ -183,7 +183,7 @@ export function createAuditLogger(options: AuditLoggerOptions = {}): AuditLogger
   // The queue is checked before emitting: the SDK gives a processor no way to refuse.
   // The record's own size is not known until the processor serialises it, so the byte
   // bound may be passed by at most one record; serialising twice cost a fifth of record().
-  const fits = () => !processor || processor.hasRoom(0);
+  const fits = () => !processor || processor.hasRoom();
   const queueFull = (event: AuditEvent) => {
     processor?.countRefused();
     return new AuditError('AUDIT_ERR_QUEUE_FULL', 'the audit delivery queue is full; the event was not recorded', {

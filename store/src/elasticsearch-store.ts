@@ -1,5 +1,6 @@
 import { errors, type Client } from '@elastic/elasticsearch';
 import { createElasticsearchClient } from './internal/es-client.js';
+import { searchWords } from './internal/search-words.js';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import {
@@ -282,10 +283,11 @@ function esQuery(q: EventQuery): Record<string, unknown> {
   if (f.resourceId !== undefined) must.push({ term: { 'audit.resource.id': f.resourceId } });
   // A term query on an `ip` field takes an address or a CIDR range.
   if (f.ip !== undefined) must.push({ term: { 'source.ip': f.ip } });
-  if (f.text?.trim()) {
+  const words = searchWords(f.text);
+  if (words.length > 0) {
     must.push({
       multi_match: {
-        query: f.text.trim().split(/\s+/).slice(0, 16).join(' '),
+        query: words.join(' '),
         fields: ['message', 'user.name.text', 'audit.resource.name.text'],
         type: 'cross_fields',
         operator: 'and',

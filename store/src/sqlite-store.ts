@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { BlockList, isIP } from 'node:net';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from '@otel-audit/contract';
+import { searchWords } from './internal/search-words.js';
 import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 
 export interface SqliteStoreOptions {
@@ -250,7 +251,7 @@ function whereClause(q: EventQuery): { sql: string; params: unknown[] } {
   equals('$.resource.type', f.resourceType);
   equals('$.resource.id', f.resourceId);
   if (!f.ip?.includes('/')) equals('$.client.ip', f.ip);
-  for (const word of words(f.text)) {
+  for (const word of searchWords(f.text)) {
     // Bound parameters and escaped wildcards: user text is data, never SQL or a pattern.
     const like = `%${escapeLike(word)}%`;
     parts.push(
@@ -259,10 +260,6 @@ function whereClause(q: EventQuery): { sql: string; params: unknown[] } {
     params.push(like, like, like);
   }
   return { sql: parts.join(' AND '), params };
-}
-
-export function words(text: string | undefined): string[] {
-  return (text ?? '').split(/\s+/).filter(Boolean).slice(0, 16);
 }
 
 function escapeLike(value: string): string {

@@ -98,7 +98,9 @@ export class Ingestor {
 
   #spool(entries: SpoolEntry[]): void {
     const { spool, metrics } = this.#o;
-    const bytes = entries.reduce((n, e) => n + JSON.stringify(e).length, 0);
+    // Serialised once: the size check and the spool write use the same strings.
+    const lines = entries.map((e) => JSON.stringify(e));
+    const bytes = lines.reduce((n, l) => n + l.length, 0);
     if (!spool || !spool.hasRoom(bytes)) {
       metrics.refusedRequests += 1;
       // 503 + Retry-After: the OTLP client keeps the batch and tries again later.
@@ -107,7 +109,7 @@ export class Ingestor {
         spool ? 'the audit store is unavailable and the spool is full; retry later' : undefined,
       );
     }
-    spool.appendBatch(entries);
+    spool.appendBatch(entries, lines);
     spool.sync();
     metrics.spooled += entries.length;
     this.#scheduleReplay(0);

@@ -68,8 +68,9 @@ export class DeliveryProcessor implements LogRecordProcessor {
     return { ...this.#stats, pending: this.#o.queue.length, pendingBytes: this.#o.queue.bytes };
   }
 
-  hasRoom(bytes: number): boolean {
-    return this.#o.queue.hasRoom(bytes);
+  /** Room for one more record (its size is known only once serialised, so the byte bound may be passed by one). */
+  hasRoom(): boolean {
+    return this.#o.queue.hasRoom(0);
   }
 
   countRefused(): void {
