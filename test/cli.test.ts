@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { elasticsearch } from './support/elasticsearch.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -107,5 +108,29 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
     const err = await run(process.execPath, [cli, 'start'], { env: { ...env(), AUDIT_COLLECTOR_PORT: 'eighty' } }).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toContain('AUDIT_COLLECTOR_PORT must be an integer');
+  });
+});
+
+const es = elasticsearch();
+
+describe.skipIf(es === null)('otel-audit setup (built CLI, the real node, as the admin user)', () => {
+  const setupEnv = (extra: Record<string, string>) => ({
+    ...process.env,
+    ELASTICSEARCH_URL: es!.url,
+    ELASTICSEARCH_USERNAME: es!.admin.username,
+    ELASTICSEARCH_PASSWORD: es!.admin.password,
+    ...extra,
+  });
+
+  it('installs the templates and says who deletes old days: no ILM on the minimal node, so the collector job', async () => {
+    const { stdout } = await run(process.execPath, [cli, 'setup'], { env: setupEnv({ AUDIT_RETENTION_DAYS: '30' }) });
+    expect(stdout).toContain(`ready: elasticsearch ${new URL(es!.url).origin}`);
+    expect(stdout).toContain("retention: 30 days; this cluster has no ILM, so the collector's retention job deletes");
+  });
+
+  it('refuses a retention period that is not a whole number of days, naming the variable', async () => {
+    const err = await run(process.execPath, [cli, 'setup'], { env: setupEnv({ AUDIT_RETENTION_DAYS: '30.5' }) }).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toContain('AUDIT_RETENTION_DAYS must be a whole number of days');
   });
 });

@@ -10,7 +10,15 @@ import {
 } from '@otel-audit/exporter-service';
 import { createAuditLogger } from '@otel-audit/instrumentation';
 import { setupSecurity } from './setup-security.js';
-import { createExportJobStore, createStore, storeConfigFromEnv, type AuditStore } from '@otel-audit/store';
+import {
+  ElasticsearchStore,
+  RETENTION_POLICY_NAME,
+  createExportJobStore,
+  createStore,
+  retentionDaysFromEnv,
+  storeConfigFromEnv,
+  type AuditStore,
+} from '@otel-audit/store';
 import { importDashboards, type KibanaAuth } from './dashboards-import.js';
 
 const USAGE = `usage: otel-audit <command> [options]
@@ -37,6 +45,13 @@ async function openStore(config = storeConfigFromEnv()): Promise<AuditStore> {
   const store = createStore(config);
   await store.init();
   return store;
+}
+
+function retentionLine(store: ElasticsearchStore): string {
+  const days = retentionDaysFromEnv();
+  if (days === 0) return 'retention: off (AUDIT_RETENTION_DAYS=0), events are kept for ever';
+  if (store.lifecycle === 'ilm') return `retention: ${days} days, ILM policy ${RETENTION_POLICY_NAME} attached by the templates (backstop of the collector's retention job)`;
+  return `retention: ${days} days; this cluster has no ILM, so the collector's retention job deletes (give it AUDIT_RETENTION_ELASTICSEARCH_USERNAME / _PASSWORD)`;
 }
 
 /** SIGTERM / SIGINT: stop accepting, let in-flight requests finish, close the store. */
@@ -247,6 +262,7 @@ async function main(argv: string[]): Promise<void> {
       if (rest.includes('--security')) await securitySetup();
       const store = await openStore();
       console.log(`ready: ${store.description}`);
+      if (store instanceof ElasticsearchStore) console.log(retentionLine(store));
       return store.close();
     }
     case 'token':

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { intFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
+import { intFromEnv, retentionDaysFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
 import { COLLECTOR_DEFAULTS } from './build-collector.js';
 import { parseSenderTokens, readSenderTokensFile } from './internal/sender-auth.js';
 
@@ -56,15 +56,8 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
   };
 }
 
-export const RETENTION_MAX_DAYS = 36_500;
-
 function retentionConfigFromEnv(env: NodeJS.ProcessEnv): RetentionConfig {
-  const raw = env.AUDIT_RETENTION_DAYS?.trim();
-  // Digits only: `1e3`, `0x10` or `30.0` are more likely mistakes than intentions when data gets deleted.
-  if (raw && (!/^\d{1,6}$/.test(raw) || Number(raw) > RETENTION_MAX_DAYS)) {
-    throw new Error(`AUDIT_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to ${RETENTION_MAX_DAYS}, got ${JSON.stringify(raw)}`);
-  }
-  const days = raw ? Number(raw) : 365;
+  const days = retentionDaysFromEnv(env);
   const username = env.AUDIT_RETENTION_ELASTICSEARCH_USERNAME?.trim();
   const password = env.AUDIT_RETENTION_ELASTICSEARCH_PASSWORD;
   if (Boolean(username) !== Boolean(password)) {

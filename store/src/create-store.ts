@@ -38,7 +38,7 @@ export function createExportJobStore(config: StoreConfig, events?: AuditStore): 
  * Reads the store settings every component shares from the environment:
  * `ELASTICSEARCH_URL`, `ELASTICSEARCH_USERNAME`, `ELASTICSEARCH_PASSWORD`,
  * `ELASTICSEARCH_API_KEY`, `AUDIT_ES_INSTALL_TEMPLATE` (default true), `AUDIT_DATA_DIR`
- * (default `./data`).
+ * (default `./data`), and `AUDIT_RETENTION_DAYS` for the templates' ILM policy.
  */
 export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
   const url = env.ELASTICSEARCH_URL?.trim();
@@ -59,12 +59,25 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
       ? {
           url,
           installTemplate: install === 'true',
+          retentionDays: retentionDaysFromEnv(env),
           ...(env.ELASTICSEARCH_USERNAME ? { username: env.ELASTICSEARCH_USERNAME } : {}),
           ...(env.ELASTICSEARCH_PASSWORD ? { password: env.ELASTICSEARCH_PASSWORD } : {}),
           ...(env.ELASTICSEARCH_API_KEY ? { apiKey: env.ELASTICSEARCH_API_KEY } : {}),
         }
       : undefined,
   };
+}
+
+export const RETENTION_MAX_DAYS = 36_500;
+
+/** `AUDIT_RETENTION_DAYS`: days events are kept, 0 for ever. Default: 365. */
+export function retentionDaysFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.AUDIT_RETENTION_DAYS?.trim();
+  // Digits only: `1e3`, `0x10` or `30.0` are more likely mistakes than intentions when data gets deleted.
+  if (raw && (!/^\d{1,6}$/.test(raw) || Number(raw) > RETENTION_MAX_DAYS)) {
+    throw new Error(`AUDIT_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to ${RETENTION_MAX_DAYS}, got ${JSON.stringify(raw)}`);
+  }
+  return raw ? Number(raw) : 365;
 }
 
 /** An integer setting from the environment, or the fallback; out of range fails naming the variable. */

@@ -15,6 +15,7 @@ import {
   indexFor,
   toDocument,
 } from './internal/ecs-document.js';
+import { RETENTION_POLICY_NAME, lifecycleSettings, retentionPolicy } from './internal/retention-policy.js';
 
 export interface ElasticsearchStoreOptions {
   url: string;
@@ -25,6 +26,14 @@ export interface ElasticsearchStoreOptions {
   installTemplate?: boolean;
   /** Page size of export reads. Default: 1000. */
   pageSize?: number;
+  /**
+   * Retention period in days. When set (> 0), `init()` installs the `otel-audit-retention`
+   * ILM delete policy and the templates attach it, where the cluster has ILM (needs
+   * `manage_ilm`); a cluster without ILM (the minimal distribution the tests run) gets the
+   * templates without it, and the collector's retention job deletes alone. Default: unset,
+   * no policy.
+   */
+  retentionDays?: number;
 }
 
 export class ElasticsearchStore implements AuditStore {
@@ -32,6 +41,11 @@ export class ElasticsearchStore implements AuditStore {
   readonly description: string;
   readonly client: Client;
   readonly #opts: ElasticsearchStoreOptions;
+  /**
+   * After `init()` installed the templates: `ilm` when they attach the retention policy,
+   * `none` when they do not (no retention asked, or no ILM on the cluster).
+   */
+  lifecycle: 'ilm' | 'none' | undefined;
 
   constructor(opts: ElasticsearchStoreOptions) {
     this.#opts = opts;
@@ -45,13 +59,17 @@ export class ElasticsearchStore implements AuditStore {
   async init(): Promise<void> {
     if (this.#opts.installTemplate === false) return;
     try {
+      const days = this.#opts.retentionDays ?? 0;
+      const ilm = days > 0 && (await this.#hasIlm());
+      if (ilm) await this.client.ilm.putLifecycle({ name: RETENTION_POLICY_NAME, ...retentionPolicy(days) });
+      const lifecycle = ilm ? lifecycleSettings() : {};
       await this.client.indices.putIndexTemplate({
         name: TEMPLATE_NAME,
         index_patterns: [`${INDEX_PREFIX}*`],
         priority: 200,
         template: {
           // One replica where the cluster has room for it, none on a single node.
-          settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
+          settings: { number_of_shards: 1, auto_expand_replicas: '0-1', ...lifecycle },
           mappings: EVENT_MAPPINGS as never,
           aliases: { [READ_ALIAS]: {} },
         },
@@ -61,18 +79,34 @@ export class ElasticsearchStore implements AuditStore {
         name: REJECTED_TEMPLATE_NAME,
         index_patterns: [`${REJECTED_PREFIX}*`],
         priority: 200,
-        template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1' }, mappings: REJECTED_MAPPINGS as never },
+        template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1', ...lifecycle }, mappings: REJECTED_MAPPINGS as never },
         _meta: { description: 'otel-audit dead letters: records the collector refused, with the reason' },
       });
+      this.lifecycle = ilm ? 'ilm' : 'none';
     } catch (err) {
       if (err instanceof errors.ResponseError && err.statusCode === 403) {
         // Least privilege: the collector's user may only create documents.
         throw new Error(
-          'this Elasticsearch user may not install the index template (it needs manage_index_templates): ' +
+          'this Elasticsearch user may not install the index template (it needs manage_index_templates, and manage_ilm for the retention policy): ' +
             'run `otel-audit setup` once as the admin user, then start with AUDIT_ES_INSTALL_TEMPLATE=false',
           { cause: err },
         );
       }
+      throw err;
+    }
+  }
+
+  /**
+   * ILM is a module, not part of the core: the minimal distribution answers its routes with
+   * 404 or 405, a full one with its status. Anything but an answer naming the operation
+   * mode counts as no ILM, so a template never names a setting the cluster cannot parse.
+   */
+  async #hasIlm(): Promise<boolean> {
+    try {
+      const status = await this.client.ilm.getStatus();
+      return typeof status.operation_mode === 'string';
+    } catch (err) {
+      if (err instanceof errors.ResponseError && [400, 404, 405].includes(err.statusCode ?? 0)) return false;
       throw err;
     }
   }

@@ -11,7 +11,8 @@ export type {
   ExportJobStore,
   SqliteExportJobStoreOptions,
 } from './export-jobs.js';
-export { createExportJobStore, createStore, storeConfigFromEnv, intFromEnv, SQLITE_FILE } from './create-store.js';
+export { createExportJobStore, createStore, storeConfigFromEnv, intFromEnv, retentionDaysFromEnv, RETENTION_MAX_DAYS, SQLITE_FILE } from './create-store.js';
+export { RETENTION_POLICY_NAME, retentionPolicy } from './internal/retention-policy.js';
 export type { StoreConfig } from './create-store.js';
 export {
   EVENT_MAPPINGS,

@@ -17,7 +17,7 @@ export const AUDIT_ROLES = {
     ],
   },
   audit_admin: {
-    cluster: ['manage_index_templates', 'monitor'],
+    cluster: ['manage_index_templates', 'manage_ilm', 'monitor'],
     indices: [{ names: ['audit-*'], privileges: ['all'] }],
   },
 } as const;
