@@ -240,7 +240,7 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
         await expect.poll(() => page.locator('#date-header').textContent()).toBe('Date (UTC)');
         expect(new URL(page.url()).searchParams.get('tz')).toBe('utc');
         const newest = bobTokens.at(-1)!;
-        expect((await column(page, 1))[0]).toBe(newest.time.slice(0, 19).replace('T', ' '));
+        await expect.poll(async () => (await column(page, 1))[0]).toBe(newest.time.slice(0, 19).replace('T', ' '));
         await shot(page, 'filters');
 
         // Shared: the same URL in a new tab (signed in again) shows the same view.

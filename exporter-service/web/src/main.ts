@@ -133,6 +133,11 @@ async function loadMe(): Promise<void> {
 function render(): void {
   if (!me) return;
   showMessage(null);
+  if (state.view === 'workspace' && !state.workspace && me.workspaces[0]) {
+    // The first workspace is the default; the URL names it, so the link shared is the view seen.
+    state.workspace = me.workspaces[0];
+    history.replaceState(null, '', writeState(state));
+  }
   const allowed = new Set(me.scopes);
   for (const a of el.views.querySelectorAll<HTMLAnchorElement>('a[data-view]')) {
     const view = a.dataset.view as View;
@@ -140,11 +145,6 @@ function render(): void {
     a.href = writeState({ ...state, view });
     if (view === state.view) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
-  }
-  if (state.view === 'workspace' && !state.workspace && me.workspaces[0]) {
-    // The first workspace is the default; the URL names it, so the link shared is the view seen.
-    state.workspace = me.workspaces[0];
-    history.replaceState(null, '', writeState(state));
   }
   const title = VIEW_TITLES[state.view];
   el.title.textContent = title;
@@ -241,7 +241,11 @@ async function loadPage(): Promise<void> {
     updatePager(false);
     if (err instanceof ApiError && err.status === 401) return void loadMe();
     el.summary.textContent = '';
-    showMessage(err instanceof Error ? err.message : String(err));
+    if (err instanceof ApiError && err.status === 403) {
+      showMessage(`You may not see “${VIEW_TITLES[state.view]}${state.view === 'workspace' ? `: ${state.workspace}` : ''}”: the service refused it (${err.message}).`);
+    } else {
+      showMessage(err instanceof Error ? err.message : String(err));
+    }
   } finally {
     if (n === loadNumber) el.table.setAttribute('aria-busy', 'false');
   }
