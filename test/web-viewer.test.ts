@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -251,6 +253,40 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
         expect(await other.page.getByLabel('User', { exact: true }).inputValue()).toBe('u-bob');
         await other.done();
         await done();
+      });
+
+      it('behind a front door (simulated: a proxy that adds the bearer header, no identity provider runs here) the page shows no token box', async () => {
+        const frontDoorApp = buildExportService({ store: stores.reader, auth: { secret: SECRET }, viewer: { dir: viewerDir, signIn: 'front-door' } });
+        const upstream = new URL(await listen(frontDoorApp));
+        const token = await signToken(SECRET, { sub: 'u-bob', name: 'Bob', workspaces: ['ws-a'] });
+        // What oauth2-proxy does after its sign-in: every request forwarded with Authorization set.
+        const door = createServer((req, res) => {
+          const forward = httpRequest(
+            { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, authorization: `Bearer ${token}` } },
+            (answer) => {
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(res);
+            },
+          );
+          req.pipe(forward);
+        });
+        await new Promise<void>((r) => door.listen(0, '127.0.0.1', r));
+        try {
+          const context = await browser.newContext({ timezoneId: 'Europe/Berlin', viewport: { width: 1366, height: 800 } });
+          const page = await context.newPage();
+          await page.goto(`http://127.0.0.1:${(door.address() as AddressInfo).port}/?${range}`);
+          await page.getByText('Signed in as Bob (u-bob)').waitFor();
+          await expect.poll(() => summary(page).textContent()).toMatch(/of 16 events/);
+          expect(await page.getByLabel('Access token').count()).toBe(0);
+          expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false);
+          // The page itself never holds the token.
+          expect(await page.evaluate('JSON.stringify(sessionStorage)')).toBe('{}');
+          await shot(page, 'front-door');
+          await context.close();
+        } finally {
+          await new Promise<void>((r) => door.close(() => r()));
+          await frontDoorApp.close();
+        }
       });
 
       it('the User view shows one user, after the admin names them', async () => {
