@@ -162,7 +162,7 @@ function render(): void {
   el.workspaceInput.value = state.workspace;
   el.userField.hidden = state.view !== 'user';
   el.user.value = state.user;
-  el.actorField.hidden = state.view === 'self';
+  el.actorField.hidden = state.view === 'self' || state.view === 'user';
 
   el.from.value = dateInputValue(state.filters.from, state.tz);
   el.to.value = dateInputValue(state.filters.to, state.tz, true);
@@ -187,8 +187,9 @@ function stateFromForm(): ViewState {
     workspace,
     user: el.user.value.trim(),
     filters: {
-      from: instantFromDateInput(el.from.value, zone),
-      to: instantFromDateInput(el.to.value, zone, true),
+      // An untouched date keeps its exact instant: a shared URL's range survives applying other filters.
+      from: el.from.value === dateInputValue(state.filters.from, zone) ? state.filters.from : instantFromDateInput(el.from.value, zone),
+      to: el.to.value === dateInputValue(state.filters.to, zone, true) ? state.filters.to : instantFromDateInput(el.to.value, zone, true),
       actor: el.actor.value.trim(),
       action: el.action.value.trim(),
       resourceType: el.resource.value.trim(),

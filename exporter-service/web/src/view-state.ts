@@ -47,7 +47,8 @@ export function apiParams(s: ViewState): Record<string, string> {
   const params: Record<string, string> = { scope: s.view };
   if (s.view === 'workspace') params.workspace = s.workspace;
   if (s.view === 'user') params.user = s.user;
-  // "My activity" is one user already: a user filter there would only ever match or empty it.
-  for (const k of FILTER_KEYS) if (s.filters[k] && !(k === 'actor' && s.view === 'self')) params[k] = s.filters[k];
+  // "My activity" and "User" are one user already: a user filter there would only ever match or empty it.
+  const oneUser = s.view === 'self' || s.view === 'user';
+  for (const k of FILTER_KEYS) if (s.filters[k] && !(k === 'actor' && oneUser)) params[k] = s.filters[k];
   return params;
 }
