@@ -159,6 +159,13 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
         const link = page.locator('#events a').first();
         expect(await link.getAttribute('href')).toMatch(/^https:\/\/app\.example\.test\/tokens\/tok-\d+$/);
         await shot(page, 'my-activity');
+        // The token survives a reload (sessionStorage); the first Tab reaches the skip link, which takes focus to the results.
+        await page.reload();
+        await expect.poll(() => summary(page).textContent()).toMatch(/of 20 events/);
+        await page.keyboard.press('Tab');
+        expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to the results');
+        await page.keyboard.press('Enter');
+        await expect.poll(() => page.evaluate('document.activeElement.id')).toBe('results');
 
         // 20 rows is a small result: Export CSV downloads at once.
         const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
@@ -293,6 +300,19 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
           await new Promise<void>((r) => door.close(() => r()));
           await frontDoorApp.close();
         }
+      });
+
+      it('a token the service refuses keeps the sign-in box, with the reason', async () => {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        await page.goto(`${base}/`);
+        const forged = await signToken('another-secret-that-is-at-least-32-chars', { sub: 'u-mallory' });
+        await page.getByLabel('Access token').fill(forged);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await expect.poll(() => page.locator('#sign-in-error').textContent()).toMatch(/not accepted: it is invalid or has expired/);
+        expect(await page.locator('#viewer').isVisible()).toBe(false);
+        expect(await page.evaluate('JSON.stringify(sessionStorage)')).toBe('{}');
+        await context.close();
       });
 
       it('the User view shows one user, after the admin names them', async () => {

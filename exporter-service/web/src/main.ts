@@ -104,7 +104,7 @@ function showSignIn(error?: string): void {
   el.token.focus();
 }
 
-async function loadMe(): Promise<void> {
+async function loadMe(afterSignIn = false): Promise<void> {
   try {
     me = await api.me();
   } catch (err) {
@@ -127,6 +127,8 @@ async function loadMe(): Promise<void> {
   exportPanel = new ExportPanel(api, el.exportStatus, { rowCap: me.limits.rowCap, backgroundExports: me.backgroundExports });
   el.tzLocal.textContent = `${localZoneName()} (your time zone)`;
   render();
+  // After signing in, focus goes to the view's heading rather than being lost with the hidden form.
+  if (afterSignIn) el.title.focus();
 }
 
 /** The nav shows only what /v1/me says the service will grant; the service checks every request regardless. */
@@ -278,7 +280,7 @@ el.signInForm.addEventListener('submit', (e) => {
   if (!token) return;
   sessionStorage.setItem(TOKEN_KEY, token);
   el.token.value = '';
-  void loadMe();
+  void loadMe(true);
 });
 
 el.signOut.addEventListener('click', () => {
