@@ -29,6 +29,8 @@ const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
 /** Direct downloads up to this; the admin's 60-row export goes to the background. */
 const ROW_CAP = 30;
 const es = elasticsearch();
+/** The page is waited for, never timed: a loaded machine (or CI runner) may take seconds to answer. */
+const poll = <T>(probe: () => T | Promise<T>) => expect.poll(probe, { timeout: 30_000, interval: 100 });
 
 const kinds = [
   { name: 'SQLite', open: sqliteStores, enabled: true },
@@ -38,7 +40,7 @@ const kinds = [
 let viewerDir: string;
 let browser: Browser;
 
-describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (skipped: no ${CHROMIUM}; apt-get install -y chromium)` : ''}`, () => {
+describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (skipped: no ${CHROMIUM}; apt-get install -y chromium)` : ''}`, { timeout: 120_000 }, () => {
   beforeAll(async () => {
     // The sources under test, built as `npm run build` builds them, into a folder of this run.
     viewerDir = mkdtempSync(join(tmpdir(), 'otel-audit-viewer-'));
@@ -145,9 +147,9 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
 
       it('a regular user sees only their own events, and no All users or User view', async () => {
         const { page, done } = await signedIn({ sub: 'u-carol', name: 'Carol', workspaces: ['ws-b'] }, `?view=self&${range}`);
-        await expect.poll(() => summary(page).textContent()).toMatch(/of 20 events/);
+        await poll(() => summary(page).textContent()).toMatch(/of 20 events/);
         expect(new Set(await column(page, 2))).toEqual(new Set(['Carol']));
-        await expect.poll(() => rows(page).count()).toBe(20);
+        await poll(() => rows(page).count()).toBe(20);
         const nav = page.getByRole('navigation', { name: 'Views' });
         expect(await nav.getByRole('link').allTextContents()).toEqual(['My activity', 'Workspace']);
         expect(await page.locator('#date-header').textContent()).toBe('Date (Europe/Berlin)');
@@ -161,11 +163,11 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
         await shot(page, 'my-activity');
         // The token survives a reload (sessionStorage); the first Tab reaches the skip link, which takes focus to the results.
         await page.reload();
-        await expect.poll(() => summary(page).textContent()).toMatch(/of 20 events/);
+        await poll(() => summary(page).textContent()).toMatch(/of 20 events/);
         await page.keyboard.press('Tab');
         expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to the results');
         await page.keyboard.press('Enter');
-        await expect.poll(() => page.evaluate('document.activeElement.id')).toBe('results');
+        await poll(() => page.evaluate('document.activeElement.id')).toBe('results');
 
         // 20 rows is a small result: Export CSV downloads at once.
         const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
@@ -175,7 +177,7 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
 
         // Asking for every user by URL is refused by the service, not just hidden by the page.
         await page.goto(`${base}/?view=all&${range}`);
-        await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/not allowed to see this scope/);
+        await poll(() => page.getByRole('alert').first().textContent()).toMatch(/not allowed to see this scope/);
         expect(await rows(page).count()).toBe(0);
         await shot(page, 'all-users-refused');
         await done();
@@ -184,7 +186,7 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
       it("a workspace member sees the team's events, and only that workspace's", async () => {
         const { page, done } = await signedIn({ sub: 'u-alice', name: 'Alice', workspaces: ['ws-a'] }, `?${range}`);
         await page.getByRole('link', { name: 'Workspace' }).click();
-        await expect.poll(() => summary(page).textContent()).toMatch(/of 40 events/);
+        await poll(() => summary(page).textContent()).toMatch(/of 40 events/);
         expect(page.url()).toContain('view=workspace');
         expect(page.url()).toContain('workspace=ws-a');
         expect(await page.getByLabel('Workspace', { exact: true }).inputValue()).toBe('ws-a');
@@ -199,23 +201,23 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
           { sub: 'u-auditor', name: 'Audrey Auditor', permissions: ['users:view', 'security-logs:view'] },
           `?view=all&${range}`,
         );
-        await expect.poll(() => summary(page).textContent()).toMatch(/Showing 1–50 of 60 events/);
+        await poll(() => summary(page).textContent()).toMatch(/Showing 1–50 of 60 events/);
         expect(await rows(page).count()).toBe(50);
         await page.getByRole('button', { name: 'Next page' }).click();
-        await expect.poll(() => summary(page).textContent()).toMatch(/Showing 51–60 of 60 events/);
+        await poll(() => summary(page).textContent()).toMatch(/Showing 51–60 of 60 events/);
         await page.getByRole('button', { name: 'Previous page' }).click();
-        await expect.poll(() => summary(page).textContent()).toMatch(/Showing 1–50/);
+        await poll(() => summary(page).textContent()).toMatch(/Showing 1–50/);
 
         const status = page.locator('#export-status');
         expect(await status.getAttribute('aria-live')).toBe('polite');
         await page.getByRole('button', { name: 'Export CSV' }).click();
-        await expect.poll(() => status.textContent()).toMatch(/compiling in the background/);
+        await poll(() => status.textContent()).toMatch(/compiling in the background/);
         // The page keeps working while the export runs.
         await page.getByLabel('Outcome').selectOption('failure');
         await page.getByRole('button', { name: 'Apply filters' }).click();
-        await expect.poll(() => summary(page).textContent()).toMatch(/of 12 events/);
+        await poll(() => summary(page).textContent()).toMatch(/of 12 events/);
 
-        await status.getByText('Click on the link and download the file. This link is available for 24 hours.').waitFor({ timeout: 30_000 });
+        await status.getByText('Click on the link and download the file. This link is available for 24 hours.').waitFor({ timeout: 60_000 });
         expect(await status.textContent()).toMatch(/The link expires at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(Europe\/Berlin\)/);
         await shot(page, 'all-users-export-ready');
         const [download] = await Promise.all([page.waitForEvent('download'), status.getByRole('link', { name: /Download the CSV file \(60 rows\)/ }).click()]);
@@ -228,13 +230,13 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
 
       it('filters change the table and the URL, and the URL brings the same view back', async () => {
         const { page, done } = await signedIn({ sub: 'u-auditor', permissions: ['users:view', 'security-logs:view'] }, `?view=all&${range}`);
-        await expect.poll(() => summary(page).textContent()).toMatch(/of 60 events/);
+        await poll(() => summary(page).textContent()).toMatch(/of 60 events/);
 
         await page.getByLabel('Action').fill('api_token.*');
         await page.getByLabel('User', { exact: true }).fill('u-bob');
         await page.getByRole('button', { name: 'Apply filters' }).click();
         const bobTokens = events.filter((e) => e.actor.id === 'u-bob' && e.action === 'api_token.create');
-        await expect.poll(() => summary(page).textContent()).toMatch(new RegExp(`of ${bobTokens.length} events`));
+        await poll(() => summary(page).textContent()).toMatch(new RegExp(`of ${bobTokens.length} events`));
         const url = new URL(page.url());
         expect(url.searchParams.get('action')).toBe('api_token.*');
         expect(url.searchParams.get('actor')).toBe('u-bob');
@@ -245,23 +247,23 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
 
         await page.getByLabel('Text').fill('nothing-matches-this');
         await page.getByLabel('Text').press('Enter');
-        await expect.poll(() => summary(page).textContent()).toMatch(/No events match/);
+        await poll(() => summary(page).textContent()).toMatch(/No events match/);
         expect(new URL(page.url()).searchParams.get('q')).toBe('nothing-matches-this');
         await page.goBack();
-        await expect.poll(() => summary(page).textContent()).toMatch(new RegExp(`of ${bobTokens.length} events`));
+        await poll(() => summary(page).textContent()).toMatch(new RegExp(`of ${bobTokens.length} events`));
 
         // Times switch to UTC, named, and the choice is part of the URL too.
         await page.getByLabel('Times in').selectOption('utc');
-        await expect.poll(() => page.locator('#date-header').textContent()).toBe('Date (UTC)');
+        await poll(() => page.locator('#date-header').textContent()).toBe('Date (UTC)');
         expect(new URL(page.url()).searchParams.get('tz')).toBe('utc');
         const newest = bobTokens.at(-1)!;
-        await expect.poll(async () => (await column(page, 1))[0]).toBe(newest.time.slice(0, 19).replace('T', ' '));
+        await poll(async () => (await column(page, 1))[0]).toBe(newest.time.slice(0, 19).replace('T', ' '));
         await shot(page, 'filters');
 
         // Shared: the same URL in a new tab (signed in again) shows the same view.
         const shared = page.url();
         const other = await signedIn({ sub: 'u-auditor', permissions: ['users:view', 'security-logs:view'] }, new URL(shared).search);
-        await expect.poll(() => summary(other.page).textContent()).toMatch(new RegExp(`of ${bobTokens.length} events`));
+        await poll(() => summary(other.page).textContent()).toMatch(new RegExp(`of ${bobTokens.length} events`));
         expect(await other.page.getByLabel('Action').inputValue()).toBe('api_token.*');
         expect(await other.page.getByLabel('User', { exact: true }).inputValue()).toBe('u-bob');
         await other.done();
@@ -289,7 +291,7 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
           const page = await context.newPage();
           await page.goto(`http://127.0.0.1:${(door.address() as AddressInfo).port}/?${range}`);
           await page.getByText('Signed in as Bob (u-bob)').waitFor();
-          await expect.poll(() => summary(page).textContent()).toMatch(/of 16 events/);
+          await poll(() => summary(page).textContent()).toMatch(/of 16 events/);
           expect(await page.getByLabel('Access token').isVisible()).toBe(false);
           expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false);
           // The page itself never holds the token.
@@ -309,7 +311,7 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
         const forged = await signToken('another-secret-that-is-at-least-32-chars', { sub: 'u-mallory' });
         await page.getByLabel('Access token').fill(forged);
         await page.getByRole('button', { name: 'Sign in' }).click();
-        await expect.poll(() => page.locator('#sign-in-error').textContent()).toMatch(/not accepted: it is invalid or has expired/);
+        await poll(() => page.locator('#sign-in-error').textContent()).toMatch(/not accepted: it is invalid or has expired/);
         expect(await page.locator('#viewer').isVisible()).toBe(false);
         expect(await page.evaluate('JSON.stringify(sessionStorage)')).toBe('{}');
         await context.close();
@@ -317,10 +319,10 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
 
       it('the User view shows one user, after the admin names them', async () => {
         const { page, done } = await signedIn({ sub: 'u-auditor', permissions: ['users:view', 'security-logs:view'] }, `?view=user&${range}`);
-        await expect.poll(() => summary(page).textContent()).toMatch(/Enter a user ID/);
+        await poll(() => summary(page).textContent()).toMatch(/Enter a user ID/);
         await page.getByLabel('User ID').fill('u-alice');
         await page.getByRole('button', { name: 'Apply filters' }).click();
-        await expect.poll(() => summary(page).textContent()).toMatch(/of 24 events/);
+        await poll(() => summary(page).textContent()).toMatch(/of 24 events/);
         expect(new URL(page.url()).searchParams.get('user')).toBe('u-alice');
         expect(new Set(await column(page, 2))).toEqual(new Set(['Alice']));
         await shot(page, 'user');
