@@ -22,8 +22,8 @@ COPY exporter-service exporter-service
 COPY cli cli
 COPY dashboards dashboards
 COPY examples examples
-# Production dependencies only in the image that runs.
-RUN npx tsc -b && npm prune --omit=dev --no-audit --no-fund
+# The packages and the web viewer (exporter-service/dist/web); production dependencies only in the image that runs.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production AUDIT_DATA_DIR=/data AUDIT_COLLECTOR_HOST=0.0.0.0 AUDIT_EXPORT_HOST=0.0.0.0

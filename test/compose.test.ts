@@ -94,4 +94,15 @@ describe('docker-compose.yml (validated, not run: no Docker engine here)', () =>
     for (const name of used) expect(example, name).toMatch(new RegExp(`^${name}=`, 'm'));
     expect(text).not.toMatch(/PASSWORD: [^$\s"][^\n]*/);
   });
+
+  it('the image builds the web viewer with the packages, so the export service can serve it', () => {
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(dockerfile).toMatch(/^RUN npm run build\b/m);
+    expect(scripts.build).toContain('npm run build:web');
+    expect(scripts['build:web']).toContain('exporter-service/web/vite.config.ts');
+    // Sources in, built assets out of the same folder the final stage copies whole.
+    expect(dockerfile).toMatch(/^COPY exporter-service exporter-service$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/app \/app$/m);
+  });
 });

@@ -12,12 +12,14 @@ import {
   EVENT_QUERY_SCHEMA,
   decodeCursor,
   encodeCursor,
+  mayViewAllUsers,
   parseEventQuery,
   scopeLabel,
   type EventQueryParams,
   type ParsedEventQuery,
 } from './internal/event-query.js';
 import { EXPORT_FORMAT_DEFAULTS, csvStream, isValidTimeZone, writeXlsx, type ExportFormat } from './internal/export-writers.js';
+import { webViewer, type WebViewerOptions } from './internal/web-viewer.js';
 
 export interface ExportServiceOptions {
   store: AuditStore;
@@ -38,6 +40,8 @@ export interface ExportServiceOptions {
   logger?: FastifyServerOptions['logger'];
   /** Background exports (`POST /v1/exports`, signed download links). Default: off. */
   jobs?: BackgroundExportOptions;
+  /** The web viewer at `/` (built assets, sign-in mode). Default: off. */
+  viewer?: WebViewerOptions;
 }
 
 export const EXPORT_SERVICE_DEFAULTS = {
@@ -66,6 +70,27 @@ const FORMAT_SCHEMA = {
 const ERROR_SCHEMA = {
   type: 'object',
   properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+} as const;
+
+const ME_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: ['string', 'null'] },
+    workspaces: { type: 'array', items: { type: 'string' }, description: 'Workspaces whose log you may see (scope=workspace)' },
+    superAdmin: { type: 'boolean' },
+    scopes: { type: 'array', items: { type: 'string', enum: ['self', 'workspace', 'user', 'all'] }, description: 'Scopes the routes will grant you' },
+    backgroundExports: { type: 'boolean', description: 'Whether POST /v1/exports is available' },
+    limits: {
+      type: 'object',
+      properties: {
+        rowCap: { type: 'integer', description: 'Largest direct CSV/XLSX download' },
+        maxPageSize: { type: 'integer' },
+        defaultWindowDays: { type: 'number' },
+        maxRangeDays: { type: 'number' },
+      },
+    },
+  },
 } as const;
 
 export function buildExportService(opts: ExportServiceOptions): FastifyInstance {
@@ -102,6 +127,36 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
     api.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+    api.get(
+      '/v1/me',
+      {
+        schema: {
+          summary: 'Who the token says you are, and which scopes you may ask for (for the web viewer and other clients)',
+          response: { 200: ME_SCHEMA, 401: ERROR_SCHEMA },
+        },
+      },
+      async (request) => {
+        const caller = await authenticate(request.headers.authorization);
+        const everyone = mayViewAllUsers(caller);
+        // The same rules as authorizeScope: a client may hide what this says is refused, the routes refuse it anyway.
+        const scopes = ['self', ...(caller.workspaces.length > 0 || caller.superAdmin ? ['workspace'] : []), ...(everyone ? ['user', 'all'] : [])];
+        return {
+          id: caller.id,
+          name: caller.name ?? null,
+          workspaces: caller.workspaces,
+          superAdmin: caller.superAdmin,
+          scopes,
+          backgroundExports: o.jobs !== undefined,
+          limits: {
+            rowCap: o.rowCap,
+            maxPageSize: o.maxPageSize,
+            defaultWindowDays: o.defaultWindowMs / 86_400_000,
+            maxRangeDays: o.maxRangeMs / 86_400_000,
+          },
+        };
+      },
+    );
 
     const authorize = async (request: FastifyRequest<{ Querystring: EventQueryParams }>, order: 'asc' | 'desc') => {
       const caller = await authenticate(request.headers.authorization);
@@ -176,6 +231,27 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
         const last = events.at(-1);
         recordLook(request, caller, parsed, 'audit_log.search', { rows: events.length });
         return { events, nextCursor: events.length === limit && last ? encodeCursor({ time: last.time, id: last.id }) : null };
+      },
+    );
+
+    app.get<{ Querystring: EventQueryParams }>(
+      '/v1/events/count',
+      {
+        schema: {
+          summary: 'How many events match, with the same parameters as /v1/events (to choose a direct or a background export)',
+          querystring: EVENT_QUERY_SCHEMA,
+          response: { 200: { type: 'object', properties: { count: { type: 'integer' } } }, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 403: ERROR_SCHEMA },
+        },
+      },
+      async (request) => {
+        // A number only, inside the caller's scope; not recorded as a look at the log (the rows are, when fetched).
+        const { parsed } = await authorize(request, 'desc');
+        try {
+          return { count: await store.count(parsed.query) };
+        } catch (err) {
+          request.log.error({ err }, 'store count failed');
+          throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
+        }
       },
     );
 
@@ -256,6 +332,7 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
 
     if (o.jobs) api.register(backgroundExports({ ...o.jobs, events: store, authenticate, limits, parseFormat, audit: o.audit }));
   });
+  if (o.viewer) app.register(webViewer(o.viewer));
 
   return app;
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { intFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
 import { DEFAULT_CLAIMS, loadOrCreateDevSecret, type AuthOptions, type ClaimNames } from './auth.js';
 import { EXPORT_SERVICE_DEFAULTS } from './build-export-service.js';
+import { WEB_VIEWER_DEFAULTS, type ViewerSignIn } from './internal/web-viewer.js';
 
 const DAY = 86_400_000;
 
@@ -14,6 +15,8 @@ export interface ExportServiceConfig {
   auth: AuthOptions;
   /** Background exports: files, signed links, runners. */
   jobs: { dir: string; linkSecret: string; linkTtlMs: number; concurrency: number; webhookUrl: string | undefined };
+  /** The web viewer at `/`: off, or on with how the page gets its token. */
+  viewer: { enabled: boolean; signIn: ViewerSignIn };
   /** True when tokens are checked against the local development secret. */
   devSecret: boolean;
   store: StoreConfig;
@@ -26,7 +29,9 @@ export interface ExportServiceConfig {
  * `AUDIT_EXPORT_ROW_CAP` (100 000), `AUDIT_EXPORT_DEFAULT_WINDOW_DAYS` (30),
  * `AUDIT_EXPORT_MAX_RANGE_DAYS` (366), `AUDIT_EXPORT_DIR` (`AUDIT_DATA_DIR/exports`),
  * `AUDIT_EXPORT_LINK_SECRET` (else a development secret under the data dir),
- * `AUDIT_EXPORT_LINK_TTL_HOURS` (24), `AUDIT_EXPORT_JOB_CONCURRENCY` (2), `AUDIT_EXPORT_WEBHOOK_URL`.
+ * `AUDIT_EXPORT_LINK_TTL_HOURS` (24), `AUDIT_EXPORT_JOB_CONCURRENCY` (2), `AUDIT_EXPORT_WEBHOOK_URL`,
+ * `AUDIT_VIEWER` (`on` or `off`; default on), `AUDIT_VIEWER_SIGN_IN` (`token`, or `front-door`
+ * behind an authenticating proxy; default token).
  */
 export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportServiceConfig {
   const store = storeConfigFromEnv(env);
@@ -47,6 +52,12 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
   if (linkSecret.length < 32) throw new Error('AUDIT_EXPORT_LINK_SECRET must be at least 32 characters');
   const webhookUrl = env.AUDIT_EXPORT_WEBHOOK_URL?.trim() || undefined;
   if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new Error(`AUDIT_EXPORT_WEBHOOK_URL must be an http(s) URL, got ${JSON.stringify(webhookUrl)}`);
+  const viewer = env.AUDIT_VIEWER?.trim().toLowerCase() || 'on';
+  if (viewer !== 'on' && viewer !== 'off') throw new Error(`AUDIT_VIEWER must be on or off, got ${JSON.stringify(env.AUDIT_VIEWER)}`);
+  const signIn = env.AUDIT_VIEWER_SIGN_IN?.trim().toLowerCase() || WEB_VIEWER_DEFAULTS.signIn;
+  if (signIn !== 'token' && signIn !== 'front-door') {
+    throw new Error(`AUDIT_VIEWER_SIGN_IN must be token or front-door, got ${JSON.stringify(env.AUDIT_VIEWER_SIGN_IN)}`);
+  }
   const devSecret = !secret && !jwksUrl;
   if (devSecret) secret = loadOrCreateDevSecret(store.dataDir);
   return {
@@ -69,6 +80,7 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
       concurrency: intFromEnv(env, 'AUDIT_EXPORT_JOB_CONCURRENCY', 2, 1, 32),
       webhookUrl,
     },
+    viewer: { enabled: viewer === 'on', signIn },
     devSecret,
     store,
   };

@@ -8,5 +8,7 @@ export { ExportError, EXPORT_ERRORS } from './errors.js';
 export type { ExportErrorCode } from './errors.js';
 export { BACKGROUND_EXPORT_DEFAULTS } from './internal/background-exports.js';
 export type { BackgroundExportOptions } from './internal/background-exports.js';
+export { WEB_VIEWER_DEFAULTS, VIEWER_CSP } from './internal/web-viewer.js';
+export type { WebViewerOptions, ViewerSignIn } from './internal/web-viewer.js';
 export { DirectoryFileStorage } from './internal/export-files.js';
 export type { ExportFileStorage } from './internal/export-files.js';

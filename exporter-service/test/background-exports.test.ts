@@ -28,6 +28,8 @@ interface Status {
   format: string;
   rowsWritten: number;
   total: number | null;
+  percent: number | null;
+  linkTtlHours: number;
   expiresAt: string | null;
   downloadUrl?: string;
   error?: string;
@@ -105,7 +107,8 @@ for (const kind of kinds) {
           (s) => s.status === 'done' || s.status === 'failed',
           30_000,
         );
-        expect(status).toMatchObject({ id, status: 'done' });
+        expect(status).toMatchObject({ id, status: 'done', percent: 100 });
+        expect(status.linkTtlHours).toBeGreaterThan(0);
         return status;
       };
       return { app, base, call, start, finished };

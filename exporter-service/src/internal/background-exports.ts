@@ -99,6 +99,32 @@ const BODY_SCHEMA = {
   },
 } as const;
 
+const STATUS_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'expired'] },
+    format: { type: 'string', enum: ['csv', 'xlsx'] },
+    rowsWritten: { type: 'integer', description: 'Rows in the file so far (updated about once a second while running)' },
+    total: { type: ['integer', 'null'], description: 'Rows the export will have; null until the job has counted them' },
+    percent: { type: ['integer', 'null'], description: '0–100; null while queued and not yet counted' },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+    expiresAt: { type: ['string', 'null'], description: 'When the download link stops working' },
+    linkTtlHours: { type: 'number', description: 'How long links of this service last' },
+    downloadUrl: { type: 'string', description: 'Signed link, once done; needs no token' },
+    error: { type: 'string' },
+  },
+} as const;
+
+/** Done is 100 whatever the counts say: rows may have arrived or gone between the count and the last page. */
+function progressPercent(job: ExportJob): number | null {
+  if (job.status === 'done') return 100;
+  if (job.total === null) return null;
+  if (job.total === 0) return 0;
+  return Math.min(99, Math.floor((job.rowsWritten / job.total) * 100));
+}
+
 /** Why a job stopped without failing: the service is closing, or another worker took it. */
 class Interrupted extends Error {}
 
@@ -411,7 +437,10 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
       },
     );
 
-    app.get<{ Params: { id: string } }>('/v1/exports/:id', { schema: { summary: 'A background export: progress, then its download link' } }, async (request) => {
+    app.get<{ Params: { id: string } }>(
+      '/v1/exports/:id',
+      { schema: { summary: 'A background export: progress, then its download link', response: { 200: STATUS_SCHEMA } } },
+      async (request) => {
       const caller = await o.authenticate(request.headers.authorization);
       const job = JOB_ID.test(request.params.id) ? await readJob(request.params.id, request.log) : undefined;
       // Someone else's job answers exactly like a job that does not exist.
@@ -426,12 +455,16 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
         format: job.format,
         rowsWritten: job.rowsWritten,
         total: job.total,
+        percent: progressPercent(job),
         createdAt: job.createdAt,
+        updatedAt: job.updatedAt,
         expiresAt: job.expiresAt,
+        linkTtlHours: o.linkTtlMs / 3_600_000,
         ...(job.status === 'done' ? { downloadUrl: downloadUrl(job) } : {}),
         ...(job.error ? { error: job.error } : {}),
       };
-    });
+      },
+    );
 
     app.get<{ Params: { id: string }; Querystring: { expires?: string; signature?: string } }>(
       '/v1/exports/:id/download',

@@ -1,0 +1,37 @@
+import type { AuditEvent } from '@otel-audit/contract';
+import { h } from './dom.js';
+import { formatInstant, type DisplayZone } from './time-zone.js';
+
+/**
+ * A resource's `href` comes from the application that recorded the event: a link only when
+ * it is http(s) or a path on this site, never `javascript:` or `data:`.
+ */
+export function safeHref(href: string | undefined): string | undefined {
+  if (!href) return undefined;
+  try {
+    const url = new URL(href, window.location.origin);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const OUTCOME_LABELS: Record<string, string> = { success: 'Success', failure: 'Failure', unknown: 'Unknown' };
+
+export function eventRow(e: AuditEvent, zone: DisplayZone): HTMLTableRowElement {
+  const target = e.resource?.name ?? e.resource?.id ?? '';
+  const href = safeHref(e.resource?.href);
+  const user = e.actor.name ? h('span', { title: e.actor.id }, e.actor.name) : e.actor.id;
+  return h(
+    'tr',
+    {},
+    h('td', { class: 'nowrap' }, h('time', { datetime: e.time }, formatInstant(e.time, zone))),
+    h('td', {}, user),
+    h('td', {}, e.workspace?.name ?? e.workspace?.id ?? ''),
+    h('td', {}, h('code', {}, e.action), e.message ? h('div', { class: 'detail' }, e.message) : null),
+    h('td', {}, e.resource?.type ?? ''),
+    h('td', {}, href && target ? h('a', { href, rel: 'noopener noreferrer', target: '_blank' }, target) : target),
+    h('td', {}, h('span', { class: `outcome outcome-${e.outcome}` }, OUTCOME_LABELS[e.outcome] ?? e.outcome)),
+    h('td', { class: 'nowrap' }, e.client?.ip ?? ''),
+  );
+}
