@@ -12,6 +12,7 @@ import { createAuditLogger } from '@otel-audit/instrumentation';
 import { setupSecurity } from './setup-security.js';
 import { createExportJobStore, createStore, storeConfigFromEnv, type AuditStore } from '@otel-audit/store';
 import { importDashboards, type KibanaAuth } from './dashboards-import.js';
+import { keygenCommand, verifyCommand, verifyExportCommand } from './integrity-commands.js';
 
 const USAGE = `usage: otel-audit <command> [options]
 
@@ -28,6 +29,11 @@ commands:
   dashboards import  import the Kibana dashboards, saved searches and data view:
                      --kibana-url <url> [--space <id>]
                      [--username <u> --password <p> | --api-key <key>]
+  keygen           make an Ed25519 key pair for signed digests and manifests: --out <folder>
+  verify           check the hash chains and signed digests in the store:
+                     [--from <time>] [--to <time>] --public-key <pem>... [--json]
+  verify-export    check an export file against its signed manifest:
+                     <file> <manifest.json> --public-key <pem>... [--json]
 
 Configuration comes from the environment; see the README.`;
 
@@ -64,6 +70,7 @@ async function startCollector(store: AuditStore, config = collectorConfigFromEnv
     spoolMaxBytes: config.spoolMaxBytes,
     storeTimeoutMillis: config.storeTimeoutMillis,
     senderTokens: config.senderTokens,
+    ...(config.integrity ? { integrity: config.integrity } : {}),
     logger: logger(),
   });
   if (retention.warning) app.log.warn(retention.warning);
@@ -88,6 +95,7 @@ async function startExportService(store: AuditStore, config = exportServiceConfi
       linkTtlMs: config.jobs.linkTtlMs,
       concurrency: config.jobs.concurrency,
       ...(config.jobs.webhookUrl ? { webhookUrl: config.jobs.webhookUrl } : {}),
+      signer: config.jobs.signer,
     },
     rowCap: config.rowCap,
     defaultWindowMs: config.defaultWindowMs,
@@ -253,6 +261,12 @@ async function main(argv: string[]): Promise<void> {
       return token(rest);
     case 'dashboards':
       return dashboards(rest);
+    case 'keygen':
+      return keygenCommand(rest);
+    case 'verify':
+      return verifyCommand(rest);
+    case 'verify-export':
+      return verifyExportCommand(rest);
     case undefined:
     case 'help':
     case '--help':
