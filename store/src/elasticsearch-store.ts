@@ -213,9 +213,19 @@ export class ElasticsearchStore implements AuditStore {
     );
   }
 
+  /**
+   * The collector's recovery reads must see every write acknowledged before them, or a
+   * restart within a second of the last write would hand out a position again: searches are
+   * near-real-time, so the indices are refreshed first (the writer role has `maintenance`).
+   */
+  async #refresh(index: string): Promise<void> {
+    await this.client.indices.refresh({ index, ignore_unavailable: true, allow_no_indices: true });
+  }
+
   async chainTail(chainId: string, afterSeq: number): Promise<ChainTail | undefined> {
     let page;
     try {
+      await this.#refresh(`${INDEX_PREFIX}*`);
       page = await this.client.search<{ audit?: { chain?: ChainPosition } }>({
         index: READ_ALIAS,
         size: 1,
@@ -249,6 +259,8 @@ export class ElasticsearchStore implements AuditStore {
   }
 
   async *digests(chainId?: string, signal?: AbortSignal): AsyncIterable<SignedDigest> {
+    // One chain's digests: the collector recovering (see #refresh); all: a verifier, who reads only.
+    if (chainId !== undefined) await this.#refresh(`${DIGESTS_INDEX}*`);
     const query = chainId === undefined ? { match_all: {} } : { term: { chainId } };
     for await (const hit of this.#scan<SignedDigest>(DIGESTS_INDEX, query, [{ chainId: 'asc' }, { lastSeq: 'asc' }], signal)) yield hit._source!;
   }

@@ -10,8 +10,9 @@ export const AUDIT_ROLES = {
       { names: ['audit-events-*', 'audit-rejected-*'], privileges: ['create_doc', 'create_index'] },
       // Chaining (issue 8): the collector recovers its chain head after a restart and looks up
       // ids before it gives them positions, so it reads the events (never updates or deletes).
-      { names: ['audit-events*'], privileges: ['read'] },
-      { names: ['audit-digests*'], privileges: ['create_doc', 'create_index', 'read'] },
+      // `maintenance` for refresh: the head must be read after the last acknowledged write.
+      { names: ['audit-events*'], privileges: ['read', 'maintenance'] },
+      { names: ['audit-digests*'], privileges: ['create_doc', 'create_index', 'read', 'maintenance'] },
     ],
   },
   audit_reader: {
