@@ -35,6 +35,8 @@ interface Tamper {
   insertForged(event: AuditEvent, chain?: { id: string; seq: number; hash: string }): Promise<void>;
   /** Exchanges the chain positions (seq and hash) of two events. */
   swap(a: string, b: string): Promise<void>;
+  /** Changes a stored digest's count; removes another digest. */
+  tamperDigests(change: { chainId: string; lastSeq: number }, remove: { chainId: string; lastSeq: number }): Promise<void>;
   /** Makes writes visible to searches (Elasticsearch refresh). */
   settle(): Promise<void>;
 }
@@ -64,6 +66,10 @@ function sqliteTamper(path: string): Tamper {
         db.prepare('UPDATE audit_events SET chain_seq = ?, chain_hash = ? WHERE id = ?').run(pb.seq, pb.hash, a);
         db.prepare('UPDATE audit_events SET chain_seq = ?, chain_hash = ? WHERE id = ?').run(pa.seq, pa.hash, b);
       })();
+    },
+    async tamperDigests(change, remove) {
+      db.prepare("UPDATE audit_digests SET doc = json_set(doc, '$.count', 1) WHERE chain_id = ? AND last_seq = ?").run(change.chainId, change.lastSeq);
+      db.prepare('DELETE FROM audit_digests WHERE chain_id = ? AND last_seq = ?').run(remove.chainId, remove.lastSeq);
     },
     async settle() {},
   };
@@ -103,6 +109,10 @@ function elasticsearchTamper(admin: ElasticsearchStore): Tamper {
       const fb = await find(b);
       await c.update({ index: fa.index, id: a, doc: { audit: { chain: fb.source.audit.chain } } });
       await c.update({ index: fb.index, id: b, doc: { audit: { chain: fa.source.audit.chain } }, refresh: true });
+    },
+    async tamperDigests(change, remove) {
+      await c.update({ index: 'audit-digests', id: `${change.chainId}:${change.lastSeq}`, doc: { count: 1 } });
+      await c.delete({ index: 'audit-digests', id: `${remove.chainId}:${remove.lastSeq}`, refresh: true });
     },
     async settle() {
       await c.indices.refresh({ index: ['audit-events-*', 'audit-digests*'] });
@@ -231,6 +241,33 @@ for (const kind of ['sqlite', 'elasticsearch'] as const) {
       expect(report.chains[0]!.id).toBe(chainBefore);
       const onlyOld = await verifyIntegrity(stores.reader, { ...range, keys: keys });
       expect(onlyOld.problems.filter((p) => p.kind === 'unknown-key')).toHaveLength(1);
+
+      // An altered digest fails its signature; a removed one breaks the link of the next.
+      const digests = [];
+      for await (const d of stores.reader.digests(chainBefore)) digests.push(d);
+      await tamper.tamperDigests(digests[0]!, digests[2]!);
+      await tamper.settle();
+      const after = await verifyIntegrity(stores.reader, { ...range, keys: both });
+      expect(after.problems.filter((p) => p.kind === 'bad-signature')).toEqual([expect.objectContaining({ lastSeq: digests[0]!.lastSeq })]);
+      expect(after.problems.filter((p) => p.kind === 'broken-link')).toEqual([expect.objectContaining({ lastSeq: digests[3]!.lastSeq })]);
+    });
+
+    it('concurrent batches with duplicates across them leave one gapless chain', async () => {
+      const fresh = events(40);
+      const chainId = (await verify()).chains[0]!.id;
+      const before = (await verify()).chains[0]!.lastSeq;
+      const app = buildCollector({ store: stores.writer, integrity: integrity() });
+      // Overlapping batches at once: every event is sent twice, in different requests.
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          app.inject({ method: 'POST', url: '/v1/logs', payload: otlpJsonBody([...fresh.slice(i * 5, i * 5 + 5), ...fresh.slice(((i + 1) % 8) * 5, ((i + 1) % 8) * 5 + 5)]), headers: json }),
+        ),
+      );
+      await app.close();
+      await tamper.settle();
+      const seqs: number[] = [];
+      for await (const item of stores.reader.queryChain(chainId, before + 1)) seqs.push(item.chain!.seq);
+      expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => before + 1 + i));
     });
   });
 }

@@ -100,10 +100,19 @@ export interface AuditStore {
    * may delete (on Elasticsearch: delete_index on audit-*), not the create-only writer.
    */
   deleteOlderThan(cutoff: Date): Promise<{ deleted: number; units: string[] }>;
-  /** The highest stored position of a chain, and how many events (and which times) follow `afterSeq`; undefined for an empty chain. */
+  /**
+   * The highest stored position of a chain, and how many events (and which times) follow
+   * `afterSeq`; undefined for an empty chain. Sees every write acknowledged before the call,
+   * like `latestDigest`.
+   */
   chainTail(chainId: string, afterSeq: number): Promise<ChainTail | undefined>;
   /** Create-only by (chain, last seq): a digest written twice is stored once. */
   insertDigest(digest: SignedDigest): Promise<void>;
+  /**
+   * A chain's latest digest, seeing every digest written before the call (on Elasticsearch
+   * it refreshes first, which the writer role may do): how a collector recovers on start.
+   */
+  latestDigest(chainId: string): Promise<SignedDigest | undefined>;
   /** Digests, by chain id then last seq; only `chainId`'s when given. */
   digests(chainId?: string, signal?: AbortSignal): AsyncIterable<SignedDigest>;
   /** A chain's events from `fromSeq` on (to `toSeq`, inclusive, when given), by seq then id: what `verify` walks. */

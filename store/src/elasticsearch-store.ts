@@ -258,9 +258,18 @@ export class ElasticsearchStore implements AuditStore {
     }
   }
 
+  async latestDigest(chainId: string): Promise<SignedDigest | undefined> {
+    try {
+      await this.#refresh(`${DIGESTS_INDEX}*`);
+      const page = await this.client.search<SignedDigest>({ index: DIGESTS_INDEX, size: 1, query: { term: { chainId } }, sort: [{ lastSeq: 'desc' }] });
+      return page.hits.hits[0]?._source;
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
   async *digests(chainId?: string, signal?: AbortSignal): AsyncIterable<SignedDigest> {
-    // One chain's digests: the collector recovering (see #refresh); all: a verifier, who reads only.
-    if (chainId !== undefined) await this.#refresh(`${DIGESTS_INDEX}*`);
     const query = chainId === undefined ? { match_all: {} } : { term: { chainId } };
     for await (const hit of this.#scan<SignedDigest>(DIGESTS_INDEX, query, [{ chainId: 'asc' }, { lastSeq: 'asc' }], signal)) yield hit._source!;
   }

@@ -208,6 +208,11 @@ export class SqliteStore implements AuditStore {
       .run(digest.chainId, digest.lastSeq, JSON.stringify(digest));
   }
 
+  async latestDigest(chainId: string): Promise<SignedDigest | undefined> {
+    const row = this.#db.prepare('SELECT doc FROM audit_digests WHERE chain_id = ? ORDER BY last_seq DESC LIMIT 1').get(chainId) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as SignedDigest) : undefined;
+  }
+
   async *digests(chainId?: string): AsyncIterable<SignedDigest> {
     // Keyset pages, like query(): no statement stays open while the caller works.
     const page = this.#db.prepare(

@@ -77,8 +77,7 @@ export class ChainKeeper {
   async #recover(id: string): Promise<HashChain> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        let latest: SignedDigest | undefined;
-        for await (const d of this.#store.digests(id)) latest = d;
+        const latest = await this.#store.latestDigest(id);
         const afterSeq = latest?.lastSeq ?? 0;
         const tail = await this.#store.chainTail(id, afterSeq);
         this.#previousSignature = latest?.signature ?? null;
