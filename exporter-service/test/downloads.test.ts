@@ -50,9 +50,9 @@ describe('downloads over a real port (SQLite)', () => {
       chainTail: (id, after) => store.chainTail(id, after),
       insertDigest: (d) => store.insertDigest(d),
       latestDigest: (id) => store.latestDigest(id),
-      digests: (id, signal) => store.digests(id, signal),
-      queryChain: (id, from, to, signal) => store.queryChain(id, from, to, signal),
-      unchained: (range, signal) => store.unchained(range, signal),
+      digests: (id) => store.digests(id),
+      queryChain: (id, from, to) => store.queryChain(id, from, to),
+      unchained: (range) => store.unchained(range),
       chainIds: (range) => store.chainIds(range),
       close: async () => {},
       query: async function* (q: EventQuery, signal?: AbortSignal) {
