@@ -218,6 +218,8 @@ async function walkChain(
         continue;
       }
       missingFrom ??= expected;
+      // Nothing to compare a digest ending here with: the deletion is the finding.
+      previousHash = undefined;
       passDigests(expected);
     }
     closeMissing(seq);
@@ -254,6 +256,7 @@ async function walkChain(
       passDigests(expected);
     } else {
       missingFrom ??= expected;
+      previousHash = undefined;
       passDigests(expected);
     }
   }
