@@ -234,6 +234,13 @@ async function walkChain(
     }
     if (previousHash !== undefined && chainHash(genuine.canonical, previousHash) !== genuine.g.chain!.hash) {
       mismatches.push({ seq, id: genuine.g.event.id, canonical: genuine.canonical, previousHash, storedHash: genuine.g.chain!.hash });
+      // Memory stays bounded on a chain that is corrupt throughout: older mismatches are
+      // reported as they fall out of the window in which a swap could still pair them.
+      if (mismatches.length >= 4096) {
+        const settled = mismatches.filter((m) => m.seq <= seq - SWAP_WINDOW);
+        reportMismatches(chainId, settled, report);
+        mismatches.splice(0, settled.length);
+      }
     }
     // On from the stored hash: one altered event is one finding, not every event after it.
     previousHash = genuine.g.chain!.hash;
