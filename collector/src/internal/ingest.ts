@@ -72,7 +72,7 @@ export class Ingestor {
 
   /** Writes to the store with per-item retries; returns the events the store could not take now. */
   async #storeEvents(events: AuditEvent[], rejected: RejectedRecord[]): Promise<AuditEvent[]> {
-    const { store, metrics } = this.#o;
+    const { metrics } = this.#o;
     let pending = events;
     for (let attempt = 0; ; attempt++) {
       let result;
