@@ -151,7 +151,8 @@ for (const kind of ['sqlite', 'elasticsearch'] as const) {
     });
 
     async function send(store: AuditStore, events: AuditEvent[], spoolDir?: string) {
-      const app = buildCollector({ store, integrity: integrity(), ...(spoolDir ? { spoolDir } : {}) });
+      // Generous: on shared cores the first write also waits for the chain head to be read back.
+      const app = buildCollector({ store, integrity: integrity(), storeTimeoutMillis: 60_000, ...(spoolDir ? { spoolDir } : {}) });
       for (let i = 0; i < events.length; i += 7) {
         const res = await app.inject({ method: 'POST', url: '/v1/logs', payload: otlpJsonBody(events.slice(i, i + 7)), headers: json });
         expect(res.statusCode).toBe(200);
@@ -230,7 +231,7 @@ for (const kind of ['sqlite', 'elasticsearch'] as const) {
       const chainBefore = (await verify()).chains[0]!.id;
       // Rotation: the next collector start signs with a new key.
       const next = generateSigningKey();
-      const app = buildCollector({ store: stores.writer, integrity: { ...integrity(), signer: new Ed25519Signer(next.privateKeyPem) } });
+      const app = buildCollector({ store: stores.writer, storeTimeoutMillis: 60_000, integrity: { ...integrity(), signer: new Ed25519Signer(next.privateKeyPem) } });
       await app.inject({ method: 'POST', url: '/v1/logs', payload: otlpJsonBody(events(3)), headers: json });
       await app.close();
       const both = publicKeyRing([key.publicKeyPem, next.publicKeyPem]);
@@ -256,7 +257,7 @@ for (const kind of ['sqlite', 'elasticsearch'] as const) {
       const fresh = events(40);
       const chainId = (await verify()).chains[0]!.id;
       const before = (await verify()).chains[0]!.lastSeq;
-      const app = buildCollector({ store: stores.writer, integrity: integrity() });
+      const app = buildCollector({ store: stores.writer, storeTimeoutMillis: 60_000, integrity: integrity() });
       // Overlapping batches at once: every event is sent twice, in different requests.
       await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
@@ -300,7 +301,7 @@ describe('tamper evidence: spool replay and export manifests (SQLite)', () => {
     });
     const e = (i: number) => validEvent({ time: new Date(day.getTime() + i * 1000).toISOString(), message: `e${i}` });
     // Up: three events chained.
-    const up = buildCollector({ store, spoolDir: join(dir, 'spool'), integrity });
+    const up = buildCollector({ store, storeTimeoutMillis: 60_000, spoolDir: join(dir, 'spool'), integrity });
     await up.inject({ method: 'POST', url: '/v1/logs', payload: otlpJsonBody([e(1), e(2), e(3)]), headers: json });
     await up.close();
     // Down: accepted into the spool.
@@ -309,9 +310,9 @@ describe('tamper evidence: spool replay and export manifests (SQLite)', () => {
     expect(res.statusCode).toBe(200);
     await down.close();
     // Back: the replay continues the chain from the store's head.
-    const back = buildCollector({ store, spoolDir: join(dir, 'spool'), integrity });
+    const back = buildCollector({ store, storeTimeoutMillis: 60_000, spoolDir: join(dir, 'spool'), integrity });
     await back.ready();
-    for (let i = 0; i < 50 && (await store.count({ from: day, to: new Date(day.getTime() + DAY) })) < 5; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && (await store.count({ from: day, to: new Date(day.getTime() + DAY) })) < 5; i++) await new Promise((r) => setTimeout(r, 100));
     await back.close();
     const report = await verifyIntegrity(store, { from: day, to: new Date(day.getTime() + DAY), keys });
     expect(report.problems).toEqual([]);

@@ -274,13 +274,36 @@ export class ElasticsearchStore implements AuditStore {
     for await (const hit of this.#scan<SignedDigest>(DIGESTS_INDEX, query, [{ chainId: 'asc' }, { lastSeq: 'asc' }], signal)) yield hit._source!;
   }
 
+  /**
+   * In windows of `pageSize` positions, each its own range query: a sort on seq with only
+   * `search_after` made every page rank all the chain's remaining events (quadratic: 1,900
+   * events/s at 200,000), while a range on the `long` field visits only the window's.
+   */
   async *queryChain(chainId: string, fromSeq: number, toSeq?: number, signal?: AbortSignal): AsyncIterable<ChainedEvent> {
-    const query = {
-      bool: { filter: [{ term: { 'audit.chain.id': chainId } }, { range: { 'audit.chain.seq': { gte: fromSeq, ...(toSeq === undefined ? {} : { lte: toSeq }) } } }] },
-    };
-    for await (const hit of this.#scan<Record<string, unknown>>(READ_ALIAS, query, [{ 'audit.chain.seq': 'asc' }, { 'event.id': 'asc' }], signal)) {
-      const doc = hit._source!;
-      yield { event: fromDocument(doc), chain: (doc.audit as { chain?: ChainPosition } | undefined)?.chain };
+    let last;
+    try {
+      last = await this.client.search<{ audit?: { chain?: ChainPosition } }>({
+        index: READ_ALIAS,
+        size: 1,
+        query: { term: { 'audit.chain.id': chainId } },
+        sort: [{ 'audit.chain.seq': { order: 'desc' } }],
+        _source: ['audit.chain.seq'],
+      });
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return;
+      throw err;
+    }
+    const end = Math.min(toSeq ?? Number.MAX_SAFE_INTEGER, last.hits.hits[0]?._source?.audit?.chain?.seq ?? 0);
+    const window = this.#opts.pageSize ?? 1000;
+    for (let from = fromSeq; from <= end; from += window) {
+      const query = {
+        bool: { filter: [{ term: { 'audit.chain.id': chainId } }, { range: { 'audit.chain.seq': { gte: from, lte: Math.min(end, from + window - 1) } } }] },
+      };
+      // One more than a window holds: a window without forged duplicates is one request.
+      for await (const hit of this.#scan<Record<string, unknown>>(READ_ALIAS, query, [{ 'audit.chain.seq': 'asc' }, { 'event.id': 'asc' }], signal, window + 1)) {
+        const doc = hit._source!;
+        yield { event: fromDocument(doc), chain: (doc.audit as { chain?: ChainPosition } | undefined)?.chain };
+      }
     }
   }
 
@@ -310,7 +333,7 @@ export class ElasticsearchStore implements AuditStore {
   }
 
   /** Every hit of `query` in `sort` order: a point in time and search_after, constant memory. */
-  async *#scan<T>(index: string, query: Record<string, unknown>, sort: Record<string, 'asc' | 'desc'>[], signal?: AbortSignal) {
+  async *#scan<T>(index: string, query: Record<string, unknown>, sort: Record<string, 'asc' | 'desc'>[], signal?: AbortSignal, size = this.#opts.pageSize ?? 1000) {
     let pit: string;
     try {
       pit = (await this.client.openPointInTime({ index, keep_alive: '1m' }, { signal })).id;
@@ -318,7 +341,6 @@ export class ElasticsearchStore implements AuditStore {
       if (err instanceof errors.ResponseError && err.statusCode === 404) return;
       throw err;
     }
-    const size = this.#opts.pageSize ?? 1000;
     try {
       let searchAfter: unknown[] | undefined;
       for (;;) {
