@@ -20,6 +20,7 @@ import {
   type AuditStore,
 } from '@otel-audit/store';
 import { importDashboards, type KibanaAuth } from './dashboards-import.js';
+import { keygenCommand, verifyCommand, verifyExportCommand } from './integrity-commands.js';
 
 const USAGE = `usage: otel-audit <command> [options]
 
@@ -36,6 +37,11 @@ commands:
   dashboards import  import the Kibana dashboards, saved searches and data view:
                      --kibana-url <url> [--space <id>]
                      [--username <u> --password <p> | --api-key <key>]
+  keygen           make an Ed25519 key pair for signed digests and manifests: --out <folder>
+  verify           check the hash chains and signed digests in the store:
+                     [--from <time>] [--to <time>] --public-key <pem>... [--json]
+  verify-export    check an export file against its signed manifest:
+                     <file> <manifest.json> --public-key <pem>... [--json]
 
 Configuration comes from the environment; see the README.`;
 
@@ -79,6 +85,7 @@ async function startCollector(store: AuditStore, config = collectorConfigFromEnv
     spoolMaxBytes: config.spoolMaxBytes,
     storeTimeoutMillis: config.storeTimeoutMillis,
     senderTokens: config.senderTokens,
+    ...(config.integrity ? { integrity: config.integrity } : {}),
     logger: logger(),
   });
   if (retention.warning) app.log.warn(retention.warning);
@@ -103,6 +110,7 @@ async function startExportService(store: AuditStore, config = exportServiceConfi
       linkTtlMs: config.jobs.linkTtlMs,
       concurrency: config.jobs.concurrency,
       ...(config.jobs.webhookUrl ? { webhookUrl: config.jobs.webhookUrl } : {}),
+      signer: config.jobs.signer,
     },
     ...(config.viewer.enabled ? { viewer: { signIn: config.viewer.signIn } } : {}),
     rowCap: config.rowCap,
@@ -271,6 +279,12 @@ async function main(argv: string[]): Promise<void> {
       return token(rest);
     case 'dashboards':
       return dashboards(rest);
+    case 'keygen':
+      return keygenCommand(rest);
+    case 'verify':
+      return verifyCommand(rest);
+    case 'verify-export':
+      return verifyExportCommand(rest);
     case undefined:
     case 'help':
     case '--help':

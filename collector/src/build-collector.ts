@@ -7,6 +7,7 @@ import { DiskSpool } from '@otel-audit/spool';
 import type { AuditStore, RejectedRecord } from '@otel-audit/store';
 import { CollectorError } from './errors.js';
 import { Ingestor, type SpoolEntry } from './internal/ingest.js';
+import { ChainKeeper, type IntegrityOptions } from './internal/chain-keeper.js';
 import { CollectorMetrics } from './internal/metrics.js';
 import { RetentionJob, type RetentionOptions } from './internal/retention.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
@@ -38,6 +39,12 @@ export interface CollectorOptions {
    * Default: none (keep everything).
    */
   retention?: RetentionOptions;
+  /**
+   * Tamper evidence: every stored event joins this instance's hash chain and signed digests
+   * are written every `digestIntervalMillis` or `digestEvents` (INTEGRITY_DEFAULTS).
+   * Default: none (no chain, no digests).
+   */
+  integrity?: IntegrityOptions;
   /** Fastify logger option. Default: false (silent), the CLI turns it on. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -70,6 +77,7 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
         maxBytes: o.spoolMaxBytes,
       })
     : undefined;
+  const chain = o.integrity ? new ChainKeeper(store, o.integrity, app.log) : undefined;
   const metrics = new CollectorMetrics(() => ({ records: spool?.length ?? 0, bytes: spool?.bytes ?? 0 }));
   const ingestor = new Ingestor({
     store,
@@ -80,6 +88,7 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     itemRetries: 2,
     replayBatchSize: 500,
     maxBackoffMillis: 30_000,
+    chain,
   });
   // The record of a deletion takes the same path as a sender's events: spooled if the store is down.
   const retention =
@@ -89,6 +98,8 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     // Retention first: a run still in progress may yet record its deletion through the ingestor.
     await retention?.stop();
     await ingestor.stop();
+    // Last: the final digest covers everything the ingestor stored.
+    await chain?.stop();
   });
   const senders = o.senderTokens && o.senderTokens.length > 0 ? new SenderTokens(o.senderTokens) : undefined;
 

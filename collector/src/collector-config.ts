@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { intFromEnv, retentionDaysFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
+import { intFromEnv, retentionDaysFromEnv, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
+import { INTEGRITY_DEFAULTS } from './internal/chain-keeper.js';
 import { COLLECTOR_DEFAULTS } from './build-collector.js';
 import { parseSenderTokens, readSenderTokensFile } from './internal/sender-auth.js';
 
@@ -14,6 +15,15 @@ export interface CollectorConfig {
   senderTokens: [string, string][];
   store: StoreConfig;
   retention: RetentionConfig;
+  /** Hash chain and signed digests; undefined when chaining is off. */
+  integrity: IntegrityConfig | undefined;
+}
+
+export interface IntegrityConfig {
+  signer: DigestSigner;
+  stateDir: string;
+  digestIntervalMillis: number;
+  digestEvents: number;
 }
 
 export interface RetentionConfig {
@@ -31,7 +41,9 @@ export interface RetentionConfig {
  * `AUDIT_COLLECTOR_STORE_TIMEOUT_MS` (5000), `AUDIT_COLLECTOR_TOKENS` /
  * `AUDIT_COLLECTOR_TOKENS_FILE` (sender tokens, off by default), `AUDIT_RETENTION_DAYS`
  * (365; 0 keeps everything), `AUDIT_RETENTION_ELASTICSEARCH_USERNAME` /
- * `_PASSWORD` (both or neither), plus the store's.
+ * `_PASSWORD` (both or neither), `AUDIT_CHAIN` (true / false; default: true when a signing
+ * key is set), `AUDIT_SIGNING_KEY_FILE` / `AUDIT_SIGNING_KEY` (Ed25519 PEM),
+ * `AUDIT_DIGEST_INTERVAL_MS` (60000), `AUDIT_DIGEST_EVENTS` (10000), plus the store's.
  */
 export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
   const store = storeConfigFromEnv(env);
@@ -43,17 +55,32 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
     : env.AUDIT_COLLECTOR_TOKENS_FILE?.trim()
       ? readSenderTokensFile(env.AUDIT_COLLECTOR_TOKENS_FILE.trim())
       : [];
+  const spoolDir = env.AUDIT_COLLECTOR_SPOOL_DIR?.trim() || join(store.dataDir, 'collector-spool');
   return {
     host: env.AUDIT_COLLECTOR_HOST?.trim() || '127.0.0.1',
     port: intFromEnv(env, 'AUDIT_COLLECTOR_PORT', 4318, 0, 65535),
     bodyLimit: intFromEnv(env, 'AUDIT_COLLECTOR_BODY_LIMIT', COLLECTOR_DEFAULTS.bodyLimit, 1024, 2 ** 31 - 1),
-    spoolDir: env.AUDIT_COLLECTOR_SPOOL_DIR?.trim() || join(store.dataDir, 'collector-spool'),
+    spoolDir,
     spoolMaxBytes: intFromEnv(env, 'AUDIT_COLLECTOR_SPOOL_MAX_BYTES', COLLECTOR_DEFAULTS.spoolMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
     storeTimeoutMillis: intFromEnv(env, 'AUDIT_COLLECTOR_STORE_TIMEOUT_MS', COLLECTOR_DEFAULTS.storeTimeoutMillis, 100, 60_000),
     senderTokens,
     store,
     retention: retentionConfigFromEnv(env),
+    integrity: integrityConfigFromEnv(env, spoolDir),
   };
+}
+
+function integrityConfigFromEnv(env: NodeJS.ProcessEnv, spoolDir: string): IntegrityConfig | undefined {
+  const raw = env.AUDIT_CHAIN?.trim();
+  if (raw && raw !== 'true' && raw !== 'false') throw new Error(`AUDIT_CHAIN must be true or false, got ${JSON.stringify(raw)}`);
+  const signer = signerFromEnv(env);
+  if (raw === 'true' && !signer) throw new Error('AUDIT_CHAIN=true needs a signing key: set AUDIT_SIGNING_KEY_FILE or AUDIT_SIGNING_KEY (otel-audit keygen makes one)');
+  // Checked even when chaining is off, so a typo does not wait for the day it is turned on.
+  const digestIntervalMillis = intFromEnv(env, 'AUDIT_DIGEST_INTERVAL_MS', INTEGRITY_DEFAULTS.digestIntervalMillis, 1000, 86_400_000);
+  const digestEvents = intFromEnv(env, 'AUDIT_DIGEST_EVENTS', INTEGRITY_DEFAULTS.digestEvents, 1, 10_000_000);
+  if (raw === 'false' || !signer) return undefined;
+  // The chain id lives with the spool: both belong to this one instance and must survive its restarts.
+  return { signer, stateDir: spoolDir, digestIntervalMillis, digestEvents };
 }
 
 function retentionConfigFromEnv(env: NodeJS.ProcessEnv): RetentionConfig {

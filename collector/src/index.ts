@@ -7,3 +7,5 @@ export type { CollectorErrorCode } from './errors.js';
 export { RetentionJob, retentionCutoff, retentionFromConfig, RETENTION_DEFAULT_INTERVAL_MS } from './internal/retention.js';
 export type { RetentionOptions, RetentionSetup } from './internal/retention.js';
 export type { RetentionConfig } from './collector-config.js';
+export { INTEGRITY_DEFAULTS, chainIdIn } from './internal/chain-keeper.js';
+export type { IntegrityOptions } from './internal/chain-keeper.js';

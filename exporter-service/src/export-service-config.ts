@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { intFromEnv, storeConfigFromEnv, type StoreConfig } from '@otel-audit/store';
+import { intFromEnv, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
 import { DEFAULT_CLAIMS, loadOrCreateDevSecret, type AuthOptions, type ClaimNames } from './auth.js';
 import { EXPORT_SERVICE_DEFAULTS } from './build-export-service.js';
 import { WEB_VIEWER_DEFAULTS, type ViewerSignIn } from './internal/web-viewer.js';
@@ -14,7 +14,7 @@ export interface ExportServiceConfig {
   maxRangeMs: number;
   auth: AuthOptions;
   /** Background exports: files, signed links, runners. */
-  jobs: { dir: string; linkSecret: string; linkTtlMs: number; concurrency: number; webhookUrl: string | undefined };
+  jobs: { dir: string; linkSecret: string; linkTtlMs: number; concurrency: number; webhookUrl: string | undefined; signer: DigestSigner | undefined };
   /** The web viewer at `/`: off, or on with how the page gets its token. */
   viewer: { enabled: boolean; signIn: ViewerSignIn };
   /** True when tokens are checked against the local development secret. */
@@ -30,6 +30,7 @@ export interface ExportServiceConfig {
  * `AUDIT_EXPORT_MAX_RANGE_DAYS` (366), `AUDIT_EXPORT_DIR` (`AUDIT_DATA_DIR/exports`),
  * `AUDIT_EXPORT_LINK_SECRET` (else a development secret under the data dir),
  * `AUDIT_EXPORT_LINK_TTL_HOURS` (24), `AUDIT_EXPORT_JOB_CONCURRENCY` (2), `AUDIT_EXPORT_WEBHOOK_URL`,
+ * `AUDIT_SIGNING_KEY_FILE` / `AUDIT_SIGNING_KEY` (signs export manifests),
  * `AUDIT_VIEWER` (`on` or `off`; default on), `AUDIT_VIEWER_SIGN_IN` (`token`, or `front-door`
  * behind an authenticating proxy; default token).
  */
@@ -79,6 +80,8 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
       linkTtlMs: intFromEnv(env, 'AUDIT_EXPORT_LINK_TTL_HOURS', 24, 1, 24 * 30) * 3_600_000,
       concurrency: intFromEnv(env, 'AUDIT_EXPORT_JOB_CONCURRENCY', 2, 1, 32),
       webhookUrl,
+      // The collector's signing key (AUDIT_SIGNING_KEY_FILE / AUDIT_SIGNING_KEY): manifests of finished exports.
+      signer: signerFromEnv(env),
     },
     viewer: { enabled: viewer === 'on', signIn },
     devSecret,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -8,7 +8,19 @@ import ExcelJS from 'exceljs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@otel-audit/contract';
 import { DirectoryFileStorage, buildExportService, signToken, type BackgroundExportOptions } from '@otel-audit/exporter-service';
-import { SqliteExportJobStore, SqliteStore, createExportJobStore, type ExportJob, type ExportJobStore } from '@otel-audit/store';
+import {
+  Ed25519Signer,
+  SqliteExportJobStore,
+  SqliteStore,
+  createExportJobStore,
+  digestStream,
+  generateSigningKey,
+  publicKeyRing,
+  verifyExportFile,
+  type ExportJob,
+  type ExportJobStore,
+  type SignedManifest,
+} from '@otel-audit/store';
 import { elasticsearch } from '../../test/support/elasticsearch.js';
 import { validEvent } from '../../test/support/otlp-json.js';
 import { elasticsearchStores, eventually, isolatedDay, listen, sqliteStores, type StorePair } from '../../test/support/services.js';
@@ -136,6 +148,31 @@ for (const kind of kinds) {
           body: { id: created.id, status: 'done', rowsWritten: events.length, downloadUrl: status.downloadUrl, expiresAt: status.expiresAt },
         },
       ]);
+    });
+
+    it('signs a manifest of the finished file; the downloaded file verifies against it, a changed one does not', async () => {
+      const key = generateSigningKey();
+      const svc = await service(place(), { signer: new Ed25519Signer(key.privateKeyPem) });
+      const created = await svc.start({ format: 'csv', action: 'auth.login' });
+      const status = (await svc.finished(created.id)) as Status & { manifestUrl?: string };
+      expect(status.manifestUrl).toBe(`/v1/exports/${created.id}/manifest`);
+      // The manifest is the owner's: another user is told it does not exist.
+      expect((await svc.call('GET', status.manifestUrl!, alice)).status).toBe(404);
+      const manifest = (await (await svc.call('GET', status.manifestUrl!, auditor)).json()) as SignedManifest;
+      expect(manifest).toMatchObject({ format: 'csv', rows: status.rowsWritten, requestedBy: 'u-auditor', keyId: key.keyId, request: { scope: 'all', action: 'auth.login', ...range } });
+      const dir = mkdtempSync(join(tmpdir(), 'otel-audit-manifest-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      const file = join(dir, 'export.csv');
+      const body = Buffer.from(await (await svc.call('GET', status.downloadUrl!)).arrayBuffer());
+      writeFileSync(file, body);
+      const keys = publicKeyRing([key.publicKeyPem]);
+      expect(await verifyExportFile(file, manifest, keys)).toMatchObject({ ok: true, problems: [] });
+      // One row less: a truncated export fails.
+      writeFileSync(file, body.subarray(0, body.lastIndexOf('\n', body.length - 2) + 1));
+      expect((await verifyExportFile(file, manifest, keys)).ok).toBe(false);
+      // A manifest edited to match the changed file fails on its signature.
+      const forged = { ...manifest, ...(await digestStream(createReadStream(file))) };
+      expect((await verifyExportFile(file, forged, keys)).problems).toEqual(['the manifest signature does not verify: the manifest was altered or forged']);
     });
 
     const csvIds = (text: string) => (parse(text, { columns: true }) as Record<string, string>[]).map((row) => row['Event ID']);

@@ -47,6 +47,13 @@ describe('downloads over a real port (SQLite)', () => {
       count: (q) => store.count(q),
       deleteOlderThan: (cutoff) => store.deleteOlderThan(cutoff),
       ping: () => store.ping(),
+      chainTail: (id, after) => store.chainTail(id, after),
+      insertDigest: (d) => store.insertDigest(d),
+      latestDigest: (id) => store.latestDigest(id),
+      digests: (id) => store.digests(id),
+      queryChain: (id, from, to) => store.queryChain(id, from, to),
+      unchained: (range) => store.unchained(range),
+      chainIds: (range) => store.chainIds(range),
       close: async () => {},
       query: async function* (q: EventQuery, signal?: AbortSignal) {
         for await (const e of store.query(q, signal)) {

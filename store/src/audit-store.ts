@@ -1,4 +1,6 @@
 import type { AuditEvent } from '@otel-audit/contract';
+import type { SignedDigest } from './digest-signing.js';
+import type { ChainedEvent, ChainTail, HashChain } from './hash-chain.js';
 
 /** Per-item outcome of a create-only write. */
 export interface InsertFailure {
@@ -79,7 +81,12 @@ export interface AuditStore {
   readonly description: string;
   /** Prepares schema or index template; idempotent. */
   init(): Promise<void>;
-  insert(events: readonly AuditEvent[]): Promise<InsertResult>;
+  /**
+   * Create-only by id. With a `chain`, every newly created event also gets the chain's next
+   * position (`audit.chain.*`), in commit order; duplicates get none and the head moves
+   * only past what the store kept (see HashChain).
+   */
+  insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult>;
   /** Keeps refused records in the dead-letter store; create-only by `id`. Throws when the store cannot take them. */
   insertRejected(records: readonly RejectedRecord[]): Promise<void>;
   /** Streams matching events in (time, id) order; stops early when `signal` aborts. */
@@ -93,6 +100,27 @@ export interface AuditStore {
    * may delete (on Elasticsearch: delete_index on audit-*), not the create-only writer.
    */
   deleteOlderThan(cutoff: Date): Promise<{ deleted: number; units: string[] }>;
+  /**
+   * The highest stored position of a chain, and how many events (and which times) follow
+   * `afterSeq`; undefined for an empty chain. Sees every write acknowledged before the call,
+   * like `latestDigest`.
+   */
+  chainTail(chainId: string, afterSeq: number): Promise<ChainTail | undefined>;
+  /** Create-only by (chain, last seq): a digest written twice is stored once. */
+  insertDigest(digest: SignedDigest): Promise<void>;
+  /**
+   * A chain's latest digest, seeing every digest written before the call (on Elasticsearch
+   * it refreshes first, which the writer role may do): how a collector recovers on start.
+   */
+  latestDigest(chainId: string): Promise<SignedDigest | undefined>;
+  /** Digests, by chain id then last seq; only `chainId`'s when given. */
+  digests(chainId?: string, signal?: AbortSignal): AsyncIterable<SignedDigest>;
+  /** A chain's events from `fromSeq` on (to `toSeq`, inclusive, when given), by seq then id: what `verify` walks. */
+  queryChain(chainId: string, fromSeq: number, toSeq?: number, signal?: AbortSignal): AsyncIterable<ChainedEvent>;
+  /** Events in the range that carry no chain position, in id order: inserted behind the collector's back, or from before chaining. */
+  unchained(range: { from: Date; to: Date }, signal?: AbortSignal): AsyncIterable<AuditEvent>;
+  /** Chain ids of the events in the range. */
+  chainIds(range: { from: Date; to: Date }): Promise<string[]>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

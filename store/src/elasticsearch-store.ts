@@ -3,7 +3,11 @@ import { createElasticsearchClient } from './internal/es-client.js';
 import { searchWords } from './internal/search-words.js';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
+import type { SignedDigest } from './digest-signing.js';
+import { canonicalEvent, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
 import {
+  DIGESTS_INDEX,
+  DIGEST_MAPPINGS,
   EVENT_MAPPINGS,
   INDEX_PREFIX,
   REJECTED_MAPPINGS,
@@ -34,7 +38,12 @@ export interface ElasticsearchStoreOptions {
    * no policy.
    */
   retentionDays?: number;
+  /** Tries of a chained item Elasticsearch refused with 429 / 5xx, at the same position, before it is voided. Default: 3. */
+  chainItemTries?: number;
 }
+
+/** A chained write whose outcome is not known yet (the bulk request threw). */
+type Proposed = { event: AuditEvent; position: ChainPosition; doc: Record<string, unknown>; kept?: boolean; reason?: string };
 
 export class ElasticsearchStore implements AuditStore {
   readonly kind = 'elasticsearch' as const;
@@ -46,6 +55,8 @@ export class ElasticsearchStore implements AuditStore {
    * `none` when they do not (no retention asked, or no ILM on the cluster).
    */
   lifecycle: 'ilm' | 'none' | undefined;
+  /** Per chain: positions written by a bulk request that threw; settled before the next chained write. */
+  readonly #unsettled = new Map<string, Proposed[]>();
 
   constructor(opts: ElasticsearchStoreOptions) {
     this.#opts = opts;
@@ -82,6 +93,20 @@ export class ElasticsearchStore implements AuditStore {
         template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1', ...lifecycle }, mappings: REJECTED_MAPPINGS as never },
         _meta: { description: 'otel-audit dead letters: records the collector refused, with the reason' },
       });
+      await this.client.indices.putIndexTemplate({
+        name: DIGESTS_INDEX,
+        index_patterns: [`${DIGESTS_INDEX}*`],
+        priority: 200,
+        template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1' }, mappings: DIGEST_MAPPINGS as never },
+        _meta: { description: 'otel-audit signed digests of the collectors\' hash chains' },
+      });
+      // Daily indices created before chaining have a strict mapping without audit.chain:
+      // today's would refuse every chained write until midnight.
+      await this.client.indices
+        .putMapping({ index: `${INDEX_PREFIX}*`, allow_no_indices: true, properties: { audit: EVENT_MAPPINGS.properties.audit } as never })
+        .catch((err: unknown) => {
+          if (!(err instanceof errors.ResponseError && err.statusCode === 404)) throw err;
+        });
       this.lifecycle = ilm ? 'ilm' : 'none';
     } catch (err) {
       if (err instanceof errors.ResponseError && err.statusCode === 403) {
@@ -111,7 +136,8 @@ export class ElasticsearchStore implements AuditStore {
     }
   }
 
-  async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
+  async insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
+    if (chain) return chain.exclusive(() => this.#insertChained(events, chain));
     const result: InsertResult = { created: 0, duplicates: 0, failed: [] };
     if (events.length === 0) return result;
     const operations = events.flatMap((e) => [{ create: { _index: indexFor(e.time), _id: e.id } }, toDocument(e)]);
@@ -131,6 +157,239 @@ export class ElasticsearchStore implements AuditStore {
       }
     });
     return result;
+  }
+
+  /**
+   * A bulk request cannot be rolled back, so a duplicate must be known before it takes a
+   * position: the ids are looked up first (mget on the event's own daily index), and only
+   * new events are chained. Runs under the chain's lock: one chained write at a time, so
+   * positions follow commit order. An item that still fails after `chainItemTries` at the
+   * same position, or that another replica stored in between (409), is voided: the later
+   * items already link through its hash, and the next signed digest lists it as never kept.
+   */
+  async #insertChained(events: readonly AuditEvent[], chain: HashChain): Promise<InsertResult> {
+    await this.#settle(chain);
+    const result: InsertResult = { created: 0, duplicates: 0, failed: [] };
+    const unique = [...new Map(events.map((e) => [e.id, e])).values()];
+    result.duplicates += events.length - unique.length;
+    if (unique.length === 0) return result;
+    const found = await this.#stored(unique);
+    const fresh = unique.filter((e) => !found.has(e.id));
+    result.duplicates += unique.length - fresh.length;
+    if (fresh.length === 0) return result;
+    const docs = fresh.map((event) => ({ event, doc: toDocument(event) }));
+    // Hashed as `query` will return it: the document's inverse, not the event as it came in.
+    const positions = chain.propose(docs.map(({ event, doc }) => ({ event, canonical: canonicalEvent(fromDocument(doc)) })));
+    const proposed: Proposed[] = docs.map(({ event, doc }, i) => {
+      (doc.audit as Record<string, unknown>).chain = positions[i]!;
+      return { event, doc, position: positions[i]! };
+    });
+    this.#unsettled.set(chain.id, proposed);
+    let pending = proposed;
+    const tries = this.#opts.chainItemTries ?? 3;
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const response = await this.client.bulk({ operations: pending.flatMap((p) => [{ create: { _index: indexFor(p.event.time), _id: p.event.id } }, p.doc]) });
+      const retry: Proposed[] = [];
+      response.items.forEach((item, i) => {
+        const p = pending[i]!;
+        const op = item.create!;
+        if (op.status === 201) p.kept = true;
+        else if (op.status === 409) {
+          p.kept = false;
+          p.reason = 'stored by another writer first';
+          result.duplicates += 1;
+        } else if ((op.status === 429 || op.status >= 500) && attempt < tries) retry.push(p);
+        else {
+          p.kept = false;
+          p.reason = `${op.error?.type ?? op.status}: ${op.error?.reason ?? 'bulk item failed'}`;
+          result.failed.push({ id: p.event.id, reason: p.reason, retryable: op.status === 429 || op.status >= 500 });
+        }
+      });
+      pending = retry;
+      if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** (attempt - 1)));
+    }
+    result.created += proposed.filter((p) => p.kept).length;
+    this.#unsettled.delete(chain.id);
+    chain.commit(proposed.map((p) => ({ event: p.event, position: p.position, kept: p.kept === true, ...(p.reason ? { reason: p.reason } : {}) })));
+    return result;
+  }
+
+  /** Ids of these events already stored (each looked up in its own daily index). */
+  async #stored(events: readonly AuditEvent[]): Promise<Map<string, number | undefined>> {
+    const response = await this.client.mget<{ audit?: { chain?: { seq?: number } } }>({
+      docs: events.map((e) => ({ _index: indexFor(e.time), _id: e.id })),
+      _source_includes: ['audit.chain.seq', 'audit.chain.id'],
+    });
+    const found = new Map<string, number | undefined>();
+    for (const doc of response.docs) {
+      if ('found' in doc && doc.found) found.set(doc._id, doc._source?.audit?.chain?.seq);
+      // A missing daily index is an error entry: not stored. Any other error is not knowable.
+      else if ('error' in doc && doc.error.type !== 'index_not_found_exception') throw new Error(`mget ${doc._id}: ${doc.error.reason ?? doc.error.type}`);
+    }
+    return found;
+  }
+
+  /**
+   * After a bulk request that threw, some of its items may be stored and some not. Before
+   * the chain moves on, each is looked up: kept when stored at its position, voided when not.
+   * Throws (and the write is spooled) while Elasticsearch cannot say.
+   */
+  async #settle(chain: HashChain): Promise<void> {
+    const proposed = this.#unsettled.get(chain.id);
+    if (!proposed) return;
+    const found = await this.#stored(proposed.map((p) => p.event));
+    this.#unsettled.delete(chain.id);
+    chain.commit(
+      proposed.map((p) => {
+        const kept = p.kept ?? found.get(p.event.id) === p.position.seq;
+        return { event: p.event, position: p.position, kept, ...(kept ? {} : { reason: p.reason ?? 'the write failed' }) };
+      }),
+    );
+  }
+
+  /**
+   * The collector's recovery reads must see every write acknowledged before them, or a
+   * restart within a second of the last write would hand out a position again: searches are
+   * near-real-time, so the indices are refreshed first (the writer role has `maintenance`).
+   */
+  async #refresh(index: string): Promise<void> {
+    await this.client.indices.refresh({ index, ignore_unavailable: true, allow_no_indices: true });
+  }
+
+  async chainTail(chainId: string, afterSeq: number): Promise<ChainTail | undefined> {
+    let page;
+    try {
+      await this.#refresh(`${INDEX_PREFIX}*`);
+      page = await this.client.search<{ audit?: { chain?: ChainPosition } }>({
+        index: READ_ALIAS,
+        size: 1,
+        query: { term: { 'audit.chain.id': chainId } },
+        sort: [{ 'audit.chain.seq': { order: 'desc' } }],
+        _source: ['audit.chain'],
+        aggs: {
+          after: {
+            filter: { range: { 'audit.chain.seq': { gt: afterSeq } } },
+            aggs: { from: { min: { field: '@timestamp' } }, to: { max: { field: '@timestamp' } } },
+          },
+        },
+      });
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+    const last = page.hits.hits[0]?._source?.audit?.chain;
+    if (!last) return undefined;
+    const after = page.aggregations!.after as { doc_count: number; from: { value_as_string?: string }; to: { value_as_string?: string } };
+    return { lastSeq: last.seq, lastHash: last.hash, count: after.doc_count, eventTimeFrom: after.from.value_as_string, eventTimeTo: after.to.value_as_string };
+  }
+
+  async insertDigest(digest: SignedDigest): Promise<void> {
+    try {
+      await this.client.create({ index: DIGESTS_INDEX, id: `${digest.chainId}:${digest.lastSeq}`, document: digest });
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 409) return;
+      throw err;
+    }
+  }
+
+  async latestDigest(chainId: string): Promise<SignedDigest | undefined> {
+    try {
+      await this.#refresh(`${DIGESTS_INDEX}*`);
+      const page = await this.client.search<SignedDigest>({ index: DIGESTS_INDEX, size: 1, query: { term: { chainId } }, sort: [{ lastSeq: 'desc' }] });
+      return page.hits.hits[0]?._source;
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async *digests(chainId?: string, signal?: AbortSignal): AsyncIterable<SignedDigest> {
+    const query = chainId === undefined ? { match_all: {} } : { term: { chainId } };
+    for await (const hit of this.#scan<SignedDigest>(DIGESTS_INDEX, query, [{ chainId: 'asc' }, { lastSeq: 'asc' }], signal)) yield hit._source!;
+  }
+
+  /**
+   * In windows of `pageSize` positions, each its own range query: a sort on seq with only
+   * `search_after` made every page rank all the chain's remaining events (quadratic: 1,900
+   * events/s at 200,000), while a range on the `long` field visits only the window's.
+   */
+  async *queryChain(chainId: string, fromSeq: number, toSeq?: number, signal?: AbortSignal): AsyncIterable<ChainedEvent> {
+    let last;
+    try {
+      last = await this.client.search<{ audit?: { chain?: ChainPosition } }>({
+        index: READ_ALIAS,
+        size: 1,
+        query: { term: { 'audit.chain.id': chainId } },
+        sort: [{ 'audit.chain.seq': { order: 'desc' } }],
+        _source: ['audit.chain.seq'],
+      });
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return;
+      throw err;
+    }
+    const end = Math.min(toSeq ?? Number.MAX_SAFE_INTEGER, last.hits.hits[0]?._source?.audit?.chain?.seq ?? 0);
+    const window = this.#opts.pageSize ?? 1000;
+    for (let from = fromSeq; from <= end; from += window) {
+      const query = {
+        bool: { filter: [{ term: { 'audit.chain.id': chainId } }, { range: { 'audit.chain.seq': { gte: from, lte: Math.min(end, from + window - 1) } } }] },
+      };
+      // One more than a window holds: a window without forged duplicates is one request.
+      for await (const hit of this.#scan<Record<string, unknown>>(READ_ALIAS, query, [{ 'audit.chain.seq': 'asc' }, { 'event.id': 'asc' }], signal, window + 1)) {
+        const doc = hit._source!;
+        yield { event: fromDocument(doc), chain: (doc.audit as { chain?: ChainPosition } | undefined)?.chain };
+      }
+    }
+  }
+
+  async *unchained(range: { from: Date; to: Date }, signal?: AbortSignal): AsyncIterable<AuditEvent> {
+    const query = {
+      bool: {
+        filter: [{ range: { '@timestamp': { gte: range.from.toISOString(), lt: range.to.toISOString() } } }],
+        must_not: [{ exists: { field: 'audit.chain.seq' } }],
+      },
+    };
+    for await (const hit of this.#scan<Record<string, unknown>>(READ_ALIAS, query, [{ 'event.id': 'asc' }], signal)) yield fromDocument(hit._source!);
+  }
+
+  async chainIds(range: { from: Date; to: Date }): Promise<string[]> {
+    try {
+      const response = await this.client.search({
+        index: READ_ALIAS,
+        size: 0,
+        query: { range: { '@timestamp': { gte: range.from.toISOString(), lt: range.to.toISOString() } } },
+        aggs: { chains: { terms: { field: 'audit.chain.id', size: 10_000 } } },
+      });
+      return (response.aggregations!.chains as { buckets: { key: string }[] }).buckets.map((b) => b.key).sort();
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return [];
+      throw err;
+    }
+  }
+
+  /** Every hit of `query` in `sort` order: a point in time and search_after, constant memory. */
+  async *#scan<T>(index: string, query: Record<string, unknown>, sort: Record<string, 'asc' | 'desc'>[], signal?: AbortSignal, size = this.#opts.pageSize ?? 1000) {
+    let pit: string;
+    try {
+      pit = (await this.client.openPointInTime({ index, keep_alive: '1m' }, { signal })).id;
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return;
+      throw err;
+    }
+    try {
+      let searchAfter: unknown[] | undefined;
+      for (;;) {
+        const page = await this.client.search<T>(
+          { pit: { id: pit, keep_alive: '1m' }, size, query, sort: sort as never, track_total_hits: false, ...(searchAfter ? { search_after: searchAfter as never } : {}) },
+          { signal },
+        );
+        if (page.pit_id) pit = page.pit_id;
+        yield* page.hits.hits;
+        if (page.hits.hits.length < size) return;
+        searchAfter = page.hits.hits.at(-1)!.sort as unknown[];
+      }
+    } finally {
+      await this.client.closePointInTime({ id: pit }).catch(() => undefined);
+    }
   }
 
   async insertRejected(records: readonly RejectedRecord[]): Promise<void> {

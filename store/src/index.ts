@@ -20,8 +20,27 @@ export {
   READ_ALIAS,
   TEMPLATE_NAME,
   REJECTED_MAPPINGS,
+  DIGESTS_INDEX,
+  DIGEST_MAPPINGS,
   REJECTED_PREFIX,
   REJECTED_TEMPLATE_NAME,
   indexFor,
 } from './internal/ecs-document.js';
 export { AUDIT_ROLES, AUDIT_USERS } from './security-roles.js';
+export { HashChain, GENESIS_HASH, canonicalEvent, chainHash } from './hash-chain.js';
+export type { ChainPosition, ChainedEvent, ChainSpan, ChainTail } from './hash-chain.js';
+export {
+  Ed25519Signer,
+  checkSignature,
+  generateSigningKey,
+  keyIdOf,
+  publicKeyRing,
+  signRecord,
+  signedBytes,
+  signerFromEnv,
+} from './digest-signing.js';
+export type { ChainDigest, DigestSigner, SignedDigest } from './digest-signing.js';
+export { verifyIntegrity } from './verify-integrity.js';
+export type { IntegrityProblem, IntegrityReport, VerifyOptions } from './verify-integrity.js';
+export { digestStream, signManifest, verifyExportFile } from './export-manifest.js';
+export type { ExportManifest, SignedManifest } from './export-manifest.js';

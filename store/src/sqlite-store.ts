@@ -3,8 +3,11 @@ import { dirname } from 'node:path';
 import { BlockList, isIP } from 'node:net';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from '@otel-audit/contract';
+import canonicalize from 'canonicalize';
 import { searchWords } from './internal/search-words.js';
 import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
+import type { SignedDigest } from './digest-signing.js';
+import { chainHash, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. */
@@ -41,6 +44,26 @@ CREATE TABLE IF NOT EXISTS audit_rejected (
 CREATE INDEX IF NOT EXISTS audit_rejected_time ON audit_rejected (received_ms);
 `;
 
+/**
+ * Schema changes after the first release, by `PRAGMA user_version`: a file written by an
+ * older version is brought forward on open, in one transaction each.
+ */
+const MIGRATIONS = [
+  // 1: tamper evidence (issue 8). The chain position lives in columns, not in `doc`, so
+  // `doc` stays the contract event exactly as it was hashed.
+  `ALTER TABLE audit_events ADD COLUMN chain_id TEXT;
+   ALTER TABLE audit_events ADD COLUMN chain_seq INTEGER;
+   ALTER TABLE audit_events ADD COLUMN chain_hash TEXT;
+   -- Not UNIQUE: a forged duplicate position is for verify to name, not for the schema to hide.
+   CREATE INDEX audit_events_chain ON audit_events (chain_id, chain_seq, id);
+   CREATE TABLE audit_digests (
+     chain_id TEXT NOT NULL,
+     last_seq INTEGER NOT NULL,
+     doc      TEXT NOT NULL,
+     PRIMARY KEY (chain_id, last_seq)
+   ) WITHOUT ROWID;`,
+];
+
 /** The embedded default (DESIGN.md decision 9): one file, WAL, create-only rows. */
 export class SqliteStore implements AuditStore {
   readonly kind = 'sqlite' as const;
@@ -48,7 +71,7 @@ export class SqliteStore implements AuditStore {
   readonly #db: Database.Database;
   readonly #pageSize: number;
   readonly #deleteBatchSize: number;
-  readonly #insertMany: (events: readonly AuditEvent[]) => InsertResult;
+  readonly #insertMany: (events: readonly AuditEvent[], chain: HashChain | undefined) => InsertResult;
   readonly #insertRejected: (records: readonly RejectedRecord[]) => void;
 
   constructor(opts: SqliteStoreOptions) {
@@ -63,14 +86,21 @@ export class SqliteStore implements AuditStore {
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
+    this.#migrate();
     // ON CONFLICT DO NOTHING: create-only; an existing id is a duplicate, never replaced.
     const insert = this.#db.prepare(
-      `INSERT INTO audit_events (id, time_ms, action, category, outcome, actor_id, workspace_id, service_name, doc)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+      `INSERT INTO audit_events (id, time_ms, action, category, outcome, actor_id, workspace_id, service_name, doc, chain_id, chain_seq, chain_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
     );
-    this.#insertMany = this.#db.transaction((events: readonly AuditEvent[]) => {
+    const insertMany = this.#db.transaction((events: readonly AuditEvent[], chain: HashChain | undefined) => {
       const result: InsertResult = { created: 0, duplicates: 0, failed: [] };
+      const kept: { event: AuditEvent; position: ChainPosition; kept: true }[] = [];
+      let head = chain?.head;
       for (const e of events) {
+        const doc = JSON.stringify(e);
+        // The next position is tried with each row; a duplicate (no change) does not take
+        // it, so re-sent events leave no gap. The hash is of the row as `query` returns it.
+        const position = chain && head ? { id: chain.id, seq: head.seq + 1, hash: chainHash(canonicalize(JSON.parse(doc))!, head.hash) } : undefined;
         const info = insert.run(
           e.id,
           Date.parse(e.time),
@@ -80,13 +110,29 @@ export class SqliteStore implements AuditStore {
           e.actor.id,
           e.workspace?.id ?? null,
           e.service?.name ?? null,
-          JSON.stringify(e),
+          doc,
+          position?.id ?? null,
+          position?.seq ?? null,
+          position?.hash ?? null,
         );
-        if (info.changes === 1) result.created += 1;
-        else result.duplicates += 1;
+        if (info.changes === 1) {
+          result.created += 1;
+          if (position) {
+            kept.push({ event: e, position, kept: true });
+            head = position;
+          }
+        } else result.duplicates += 1;
       }
-      return result;
+      return { result, kept };
     });
+    // The transaction is synchronous: nothing else runs between the positions being read
+    // and the head moving, so no lock is needed. The head moves only after COMMIT: a write
+    // that throws rolls back and leaves it where it was.
+    this.#insertMany = (events, chain) => {
+      const { result, kept } = insertMany(events, chain);
+      chain?.commit(kept);
+      return result;
+    };
     const insertRejected = this.#db.prepare(
       `INSERT INTO audit_rejected (id, received_ms, reason, service_name, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
     );
@@ -130,8 +176,104 @@ export class SqliteStore implements AuditStore {
     }));
   }
 
-  async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
-    return this.#insertMany(events);
+  async insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
+    return this.#insertMany(events, chain);
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    MIGRATIONS.slice(version).forEach((sql, i) => {
+      this.#db.transaction(() => {
+        this.#db.exec(sql);
+        this.#db.pragma(`user_version = ${version + i + 1}`);
+      })();
+    });
+  }
+
+  async chainTail(chainId: string, afterSeq: number): Promise<ChainTail | undefined> {
+    const last = this.#db
+      .prepare('SELECT chain_seq AS seq, chain_hash AS hash FROM audit_events WHERE chain_id = ? ORDER BY chain_seq DESC LIMIT 1')
+      .get(chainId) as { seq: number; hash: string } | undefined;
+    if (!last) return undefined;
+    const after = this.#db
+      .prepare('SELECT COUNT(*) AS n, MIN(time_ms) AS lo, MAX(time_ms) AS hi FROM audit_events WHERE chain_id = ? AND chain_seq > ?')
+      .get(chainId, afterSeq) as { n: number; lo: number | null; hi: number | null };
+    const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
+    return { lastSeq: last.seq, lastHash: last.hash, count: after.n, eventTimeFrom: iso(after.lo), eventTimeTo: iso(after.hi) };
+  }
+
+  async insertDigest(digest: SignedDigest): Promise<void> {
+    this.#db
+      .prepare('INSERT INTO audit_digests (chain_id, last_seq, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+      .run(digest.chainId, digest.lastSeq, JSON.stringify(digest));
+  }
+
+  async latestDigest(chainId: string): Promise<SignedDigest | undefined> {
+    const row = this.#db.prepare('SELECT doc FROM audit_digests WHERE chain_id = ? ORDER BY last_seq DESC LIMIT 1').get(chainId) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as SignedDigest) : undefined;
+  }
+
+  async *digests(chainId?: string): AsyncIterable<SignedDigest> {
+    // Keyset pages, like query(): no statement stays open while the caller works.
+    const page = this.#db.prepare(
+      `SELECT chain_id, last_seq, doc FROM audit_digests WHERE (chain_id > ? OR (chain_id = ? AND last_seq > ?))${chainId === undefined ? '' : ' AND chain_id = ?'}
+       ORDER BY chain_id, last_seq LIMIT ?`,
+    );
+    let last = { chain_id: '', last_seq: -1 };
+    for (;;) {
+      const params = [last.chain_id, last.chain_id, last.last_seq, ...(chainId === undefined ? [] : [chainId]), this.#pageSize];
+      const rows = page.all(...params) as { chain_id: string; last_seq: number; doc: string }[];
+      for (const row of rows) yield JSON.parse(row.doc) as SignedDigest;
+      if (rows.length < this.#pageSize) return;
+      last = rows.at(-1)!;
+    }
+  }
+
+  async *queryChain(chainId: string, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER): AsyncIterable<ChainedEvent> {
+    // The position goes into the range bound (see query()), so each page seeks the index.
+    const page = this.#db.prepare(
+      `SELECT id, doc, chain_seq, chain_hash FROM audit_events
+       WHERE chain_id = ? AND chain_seq >= ? AND chain_seq <= ? AND (chain_seq > ? OR id > ?)
+       ORDER BY chain_seq, id LIMIT ?`,
+    );
+    let last = { chain_seq: fromSeq, id: '' };
+    for (;;) {
+      const rows = page.all(chainId, last.chain_seq, toSeq, last.chain_seq, last.id, this.#pageSize) as {
+        id: string;
+        doc: string;
+        chain_seq: number;
+        chain_hash: string;
+      }[];
+      for (const row of rows) {
+        yield { event: JSON.parse(row.doc) as AuditEvent, chain: { id: chainId, seq: row.chain_seq, hash: row.chain_hash } };
+      }
+      if (rows.length < this.#pageSize) return;
+      last = rows.at(-1)!;
+    }
+  }
+
+  async *unchained(range: { from: Date; to: Date }): AsyncIterable<AuditEvent> {
+    // Through the chain index (its NULL prefix), by id: a range of a million chained rows
+    // costs nothing here, where the time index would visit every one of them.
+    const page = this.#db.prepare(
+      `SELECT id, doc FROM audit_events WHERE chain_id IS NULL AND chain_seq IS NULL AND id > ? AND time_ms >= ? AND time_ms < ?
+       ORDER BY id LIMIT ?`,
+    );
+    let last = '';
+    for (;;) {
+      const rows = page.all(last, range.from.getTime(), range.to.getTime(), this.#pageSize) as { id: string; doc: string }[];
+      for (const row of rows) yield JSON.parse(row.doc) as AuditEvent;
+      if (rows.length < this.#pageSize) return;
+      last = rows.at(-1)!.id;
+    }
+  }
+
+  async chainIds(range: { from: Date; to: Date }): Promise<string[]> {
+    return (
+      this.#db
+        .prepare('SELECT DISTINCT chain_id FROM audit_events WHERE time_ms >= ? AND time_ms < ? AND chain_id IS NOT NULL ORDER BY chain_id')
+        .all(range.from.getTime(), range.to.getTime()) as { chain_id: string }[]
+    ).map((r) => r.chain_id);
   }
 
   async *query(q: EventQuery, signal?: AbortSignal): AsyncIterable<AuditEvent> {

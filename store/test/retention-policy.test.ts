@@ -71,6 +71,8 @@ describe('templates on a cluster with ILM (fake Elasticsearch: the test node has
       seen.push({ method: 'PUT', url: req.url, body: req.body });
       return { acknowledged: true };
     });
+    // The mapping of existing daily indices brought up to date: no lifecycle business.
+    fake.put('/:index/_mapping', async () => ({ acknowledged: true }));
     await fake.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
   });
@@ -81,9 +83,11 @@ describe('templates on a cluster with ILM (fake Elasticsearch: the test node has
     await store.init();
     await store.close();
     expect(store.lifecycle).toBe('ilm');
-    expect(seen.map((s) => s.url)).toEqual([`/_ilm/policy/${RETENTION_POLICY_NAME}`, `/_index_template/${TEMPLATE_NAME}`, `/_index_template/${REJECTED_TEMPLATE_NAME}`]);
+    expect(seen.map((s) => s.url).slice(0, 3)).toEqual([`/_ilm/policy/${RETENTION_POLICY_NAME}`, `/_index_template/${TEMPLATE_NAME}`, `/_index_template/${REJECTED_TEMPLATE_NAME}`]);
     expect(seen[0]!.body).toMatchObject({ policy: { phases: { delete: { min_age: '92d', actions: { delete: {} } } } } });
-    for (const template of seen.slice(1)) {
+    // Signed digests are the proof about events already gone: retention never deletes them.
+    for (const other of seen.slice(3)) expect(JSON.stringify(other.body)).not.toContain('lifecycle');
+    for (const template of seen.slice(1, 3)) {
       expect(template.body).toMatchObject({
         index_patterns: [expect.stringMatching(new RegExp(`^(${INDEX_PREFIX}|${REJECTED_PREFIX})\\*$`))],
         template: { settings: { 'index.lifecycle.name': RETENTION_POLICY_NAME, 'index.lifecycle.parse_origination_date': true } },
@@ -97,7 +101,7 @@ describe('templates on a cluster with ILM (fake Elasticsearch: the test node has
     await store.init();
     await store.close();
     expect(store.lifecycle).toBe('none');
-    expect(seen.map((s) => s.url)).toEqual([`/_index_template/${TEMPLATE_NAME}`, `/_index_template/${REJECTED_TEMPLATE_NAME}`]);
+    expect(seen.map((s) => s.url).slice(0, 2)).toEqual([`/_index_template/${TEMPLATE_NAME}`, `/_index_template/${REJECTED_TEMPLATE_NAME}`]);
     expect(JSON.stringify(seen)).not.toContain('lifecycle');
   });
 });

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { DiskSpool } from '@otel-audit/spool';
-import type { AuditStore, RejectedRecord } from '@otel-audit/store';
+import type { AuditStore, HashChain, RejectedRecord } from '@otel-audit/store';
 import { CollectorError } from '../errors.js';
 import type { CollectorMetrics } from './metrics.js';
 
@@ -20,6 +20,12 @@ export interface IngestOptions {
   itemRetries: number;
   replayBatchSize: number;
   maxBackoffMillis: number;
+  /**
+   * Tamper evidence: the chain every stored event joins, once its head is recovered from
+   * the store. Until then writes wait (up to the store timeout, then the spool), so no
+   * event is stored without a position. Default: none (no chain).
+   */
+  chain?: { ready: Promise<HashChain>; afterInsert(): void } | undefined;
 }
 
 class StoreTimeout extends Error {}
@@ -66,13 +72,13 @@ export class Ingestor {
 
   /** Writes to the store with per-item retries; returns the events the store could not take now. */
   async #storeEvents(events: AuditEvent[], rejected: RejectedRecord[]): Promise<AuditEvent[]> {
-    const { store, metrics } = this.#o;
+    const { metrics } = this.#o;
     let pending = events;
     for (let attempt = 0; ; attempt++) {
       let result;
       const started = process.hrtime.bigint();
       try {
-        result = await this.#withTimeout(store.insert(pending));
+        result = await this.#insert(pending);
       } catch (err) {
         this.#o.log.warn({ err: err instanceof StoreTimeout ? 'timeout' : String(err), records: pending.length }, 'store unavailable; spooling');
         return pending;
@@ -94,6 +100,14 @@ export class Ingestor {
       metrics.retries += pending.length;
       await sleep(100 * 4 ** attempt);
     }
+  }
+
+  async #insert(events: AuditEvent[]) {
+    const { chain } = this.#o;
+    if (!chain) return this.#withTimeout(this.#o.store.insert(events));
+    const result = await this.#withTimeout(chain.ready.then((c) => this.#o.store.insert(events, c)));
+    chain.afterInsert();
+    return result;
   }
 
   #spool(entries: SpoolEntry[]): void {
@@ -141,7 +155,7 @@ export class Ingestor {
       const events = batch.flatMap((e) => ('event' in e ? [e.event] : []));
       const rejected = batch.flatMap((e) => ('rejected' in e ? [e.rejected] : []));
       try {
-        const result = await this.#withTimeout(store.insert(events));
+        const result = await this.#insert(events);
         if (result.failed.some((f) => f.retryable)) throw new Error(result.failed.find((f) => f.retryable)!.reason);
         const byId = new Map(events.map((e) => [e.id, e]));
         for (const f of result.failed) {

@@ -1,10 +1,10 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { AuditLogger } from '@otel-audit/instrumentation';
-import type { AuditStore, ExportJob, ExportJobStore } from '@otel-audit/store';
+import { digestStream, signManifest, type AuditStore, type DigestSigner, type ExportJob, type ExportJobStore } from '@otel-audit/store';
 import type { Authenticator, Caller } from '../auth.js';
 import { ExportError } from '../errors.js';
 import type { ExportFileStorage } from './export-files.js';
@@ -39,6 +39,11 @@ export interface BackgroundExportOptions {
   pollIntervalMs?: number;
   /** `POST /v1/exports` per user and minute. Default: 10. */
   postsPerMinute?: number;
+  /**
+   * Signs a manifest of every finished export (SHA-256, size, rows, request, time), stored
+   * beside the file and served at `/v1/exports/:id/manifest`. Default: none (no manifests).
+   */
+  signer?: DigestSigner | undefined;
 }
 
 /** What the export service shares with the plugin. */
@@ -150,6 +155,7 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
   const expire = async (job: ExportJob, log: FastifyBaseLogger) => {
     if (job.status !== 'expired') await jobs.update(job.id, { status: 'expired', file: null });
     if (job.file) await o.files.delete(job.file).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'could not delete an expired export file'));
+    await o.files.delete(manifestName(job.id)).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'could not delete an expired manifest'));
   };
   const isPast = (job: ExportJob) => job.status === 'expired' || (job.status === 'done' && job.expiresAt !== null && Date.parse(job.expiresAt) <= Date.now());
 
@@ -289,6 +295,22 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
           await Promise.all([o.files.put(file, out), writeXlsx(counted(), out, format)]);
         }
         abort.signal.throwIfAborted();
+        // Hashed from what storage holds, not from what was written: that is the file served.
+        if (o.signer) {
+          const manifest = await signManifest(
+            {
+              file,
+              format: job.format,
+              ...(await digestStream(o.files.read(file))),
+              rows,
+              request: Object.fromEntries(Object.entries(job.request).filter(([k]) => k !== CALLER_KEY)),
+              requestedBy: caller.id,
+              createdAt: new Date().toISOString(),
+            },
+            o.signer,
+          );
+          await o.files.put(manifestName(job.id), Readable.from([JSON.stringify(manifest, null, 2)]));
+        }
         clearInterval(heartbeat);
         const expiresAt = new Date(Date.now() + o.linkTtlMs).toISOString();
         await this.jobs.update(job.id, { status: 'done', rowsWritten: rows, file, expiresAt, heartbeatAt: new Date().toISOString() });
@@ -460,9 +482,23 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
         updatedAt: job.updatedAt,
         expiresAt: job.expiresAt,
         linkTtlHours: o.linkTtlMs / 3_600_000,
-        ...(job.status === 'done' ? { downloadUrl: downloadUrl(job) } : {}),
+        ...(job.status === 'done' ? { downloadUrl: downloadUrl(job), ...(o.signer ? { manifestUrl: `/v1/exports/${job.id}/manifest` } : {}) } : {}),
         ...(job.error ? { error: job.error } : {}),
       };
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/v1/exports/:id/manifest',
+      { schema: { summary: 'The signed manifest of a finished background export, for otel-audit verify-export' } },
+      async (request, reply) => {
+        const caller = await o.authenticate(request.headers.authorization);
+        const job = JOB_ID.test(request.params.id) ? await readJob(request.params.id, request.log) : undefined;
+        if (!job || job.owner !== caller.id || job.status !== 'done') throw new ExportError('AUDIT_ERR_EXPORT_NOT_FOUND');
+        if (!(await o.files.exists(manifestName(job.id)))) throw new ExportError('AUDIT_ERR_EXPORT_NOT_FOUND');
+        reply.header('content-type', 'application/json');
+        reply.header('content-disposition', `attachment; filename="${job.id}.manifest.json"`);
+        return reply.send(o.files.read(manifestName(job.id)));
       },
     );
 
@@ -502,6 +538,8 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
     }
   };
 }
+
+const manifestName = (id: string) => `${id}.manifest.json`;
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
   return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Pick<T, K>;

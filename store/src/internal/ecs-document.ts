@@ -10,6 +10,27 @@ export const READ_ALIAS = 'audit-events';
 export const TEMPLATE_NAME = 'audit-events';
 export const REJECTED_PREFIX = 'audit-rejected-';
 export const REJECTED_TEMPLATE_NAME = 'audit-rejected';
+/** Signed chain digests: one index, a few records a minute per collector. */
+export const DIGESTS_INDEX = 'audit-digests';
+
+export const DIGEST_MAPPINGS = {
+  dynamic: 'strict',
+  properties: {
+    chainId: { type: 'keyword' },
+    firstSeq: { type: 'long' },
+    lastSeq: { type: 'long' },
+    lastHash: { type: 'keyword', index: false },
+    count: { type: 'long' },
+    eventTimeFrom: { type: 'date' },
+    eventTimeTo: { type: 'date' },
+    digestTime: { type: 'date' },
+    voided: { type: 'object', enabled: false },
+    previousSignature: { type: 'keyword', index: false },
+    keyId: { type: 'keyword' },
+    algorithm: { type: 'keyword' },
+    signature: { type: 'keyword', index: false },
+  },
+} as const;
 
 /** Dead letters: searchable by time, reason and service; the record itself kept verbatim. */
 export const REJECTED_MAPPINGS = {
@@ -69,6 +90,9 @@ export const EVENT_MAPPINGS = {
         correlation_id: keyword,
         changes: opaque,
         metadata: opaque,
+        // Tamper evidence: the position in the writing collector's hash chain. Not part of
+        // the contract event, and so not part of what is hashed.
+        chain: { properties: { id: keyword, seq: { type: 'long' }, hash: { type: 'keyword', index: false } } },
       },
     },
   },
