@@ -65,7 +65,7 @@ interface Run {
 interface Results {
   date: string;
   machine: Machine;
-  config: { sizes: number[]; repeats: number; repeatsLarge: number; seed: number; page: number; maxForeignCpu: number };
+  config: { sizes: number[]; repeats: number; repeatsLarge: number; seed: number; page: number; maxForeignCpu: number; attempts: number };
   elasticdumpVersion: string;
   sizes: Record<string, { loadSeconds: number; cells: Record<string, { runs: Run[]; discarded: Run[] }> }>;
   totalSeconds: number;
@@ -226,6 +226,8 @@ async function main(): Promise<void> {
 
       const cells: Record<string, { runs: Run[]; discarded: Run[] }> = Object.fromEntries(CELLS.map((c) => [c.id, { runs: [], discarded: [] }]));
       const runCell = async (id: CellId): Promise<Run> => {
+        const dead = children.find((child) => !child.alive);
+        if (dead) throw new Error('a server of the benchmark has exited: see above');
         switch (id) {
           case 'ours-csv':
           case 'ours-xlsx':
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
     const out: Results = {
       date: new Date().toISOString(),
       machine: describeMachine({ elasticsearch: es.version, esHeapMiB: await esHeapMiB(admin.client), ownNode: es.pid !== undefined, loadBefore }),
-      config: { sizes, repeats: REPEATS, repeatsLarge: REPEATS_LARGE, seed: SEED, page: PAGE, maxForeignCpu: MAX_FOREIGN_CPU },
+      config: { sizes, repeats: REPEATS, repeatsLarge: REPEATS_LARGE, seed: SEED, page: PAGE, maxForeignCpu: MAX_FOREIGN_CPU, attempts: quiet.attempts },
       elasticdumpVersion,
       sizes: results,
       totalSeconds: 0,
@@ -309,7 +311,7 @@ function render(r: Results): string {
     `- **Ours**: \`node cli/dist/main.js export-service\`, its own process, as the read-only \`audit-reader\` user; \`GET /v1/exports/events.{csv,xlsx}?scope=all&from=…&to=…\` with a JWT, the body streamed over a loopback port to the benchmark, which reads and discards it. Peak RSS: the service process's VmHWM, reset (\`/proc/<pid>/clear_refs\`) before each download, so it is that download's peak, loaded code included. First byte: from sending the request to the first body chunk (the service counts the rows for its cap, opens a point in time and reads the first page before it writes).`,
     `- **Ceiling**: the store's own read without anything after it — point in time over the read alias, pages of ${c.page} sorted by \`@timestamp\`, \`event.id\` with \`search_after\`, each page's JSON parsed by the official client, the rows discarded — in the benchmark's process.`,
     `- **elasticdump** ${r.elasticdumpVersion} (installed by \`bench/tools/install-elasticdump.sh\` into \`.cache/bench-tools\`, not a project dependency): \`--input=<node>/audit-events --output=csv:///dev/null --type=data --limit=${c.page}\` (its default scroll read, pages of the same size), as the same reader user; peak RSS: its process's VmHWM, polled every 50 ms. It writes the \`_source\` flattened one level (nested objects as JSON strings in their column), not our column set; it has no XLSX.`,
-    `- **Method**: at each size, ${c.repeats} rounds (${c.repeatsLarge} above 100,000 rows) of every reader once, in a shuffled order; medians, and ratios between runs of the same round. A run waits until other processes leave the cores alone and is measured again (up to 3 attempts) if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU (${discarded} measured again); in the runs kept they used ${foreign.length ? `${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most` : 'n/a'}.`,
+    `- **Method**: at each size, ${c.repeats} rounds (${c.repeatsLarge} above 100,000 rows) of every reader once, in a shuffled order; medians, and ratios between runs of the same round. A run waits until other processes leave the cores alone and is measured again (up to ${c.attempts} attempts in all) if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU (${discarded} measured again); in the runs kept they used ${foreign.length ? `${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most` : 'n/a'}.`,
     `- **Rerun**: \`${COMMAND}\` (\`BENCH_SIZES\`, \`BENCH_REPEATS\`, \`BENCH_REPEATS_LARGE\`; \`ELASTICSEARCH_URL\` for your own node, \`ELASTICDUMP_BIN\`). Raw numbers: \`bench/results/${NAME}.json\`.`,
     '',
     `| rows | reader | rows/s, median | min – max | vs ceiling (same round) | peak RSS (MiB) | first byte (ms) | size (MiB) |`,

@@ -74,7 +74,7 @@ interface Run {
 interface Results {
   date: string;
   machine: Machine;
-  config: { events: number; senders: number; repeats: number; seed: number; batch: number; maxForeignCpu: number; latencyRate: number; latencySeconds: number };
+  config: { events: number; senders: number; repeats: number; seed: number; batch: number; maxForeignCpu: number; attempts: number; latencyRate: number; latencySeconds: number };
   otelcolVersion: string;
   cells: Record<string, { runs: Run[]; discarded: Run[] }>;
   latency: { rate: number; seconds: number; events: number; p50: number; p90: number; p99: number; max: number; pollMs: number };
@@ -150,13 +150,6 @@ async function countAfterRefresh(client: Client, index: string): Promise<number>
   return (await client.count({ index, ignore_unavailable: true, allow_no_indices: true })).count;
 }
 
-/** Deletes what a run wrote, so every run starts on an empty node (names: wildcards are refused). */
-async function dropIndices(client: Client, pattern: string): Promise<void> {
-  const rows = (await client.cat.indices({ index: pattern, format: 'json', h: ['index'] }).catch(() => [])) as { index?: string }[];
-  const names = rows.map((r) => r.index).filter((n): n is string => typeof n === 'string');
-  if (names.length > 0) await client.indices.delete({ index: names, ignore_unavailable: true });
-}
-
 async function averageSourceBytes(client: Client, index: string): Promise<number> {
   const page = await client.search<Record<string, unknown>>({ index, size: 200 });
   const sizes = page.hits.hits.map((h) => Buffer.byteLength(JSON.stringify(h._source)));
@@ -211,7 +204,6 @@ async function main(): Promise<void> {
       AUDIT_COLLECTOR_PORT: '0',
       AUDIT_DATA_DIR: dir,
       AUDIT_RETENTION_DAYS: '0',
-      LOG_LEVEL: 'info',
       ...extra,
     });
     const ours = await startChildService(process.execPath, [cli, 'collector'], {
@@ -253,15 +245,16 @@ async function main(): Promise<void> {
     const order = prng(SEED + 1);
 
     const runCell = async (id: CellId, events: AuditEvent[]): Promise<Run> => {
+      const dead = children.find((child) => !child.alive);
+      if (dead) throw new Error('a server of the benchmark has exited: see above');
       const inputs = events.map(toInput);
       const n = events.length;
-      const started = performance.now();
       switch (id) {
         case 'ours-protobuf':
         case 'ours-json': {
+          const before = await countAfterRefresh(su.client, READ_ALIAS);
           const ackSeconds = await sendAll(ours.ready, id === 'ours-json' ? 'http/json' : 'http/protobuf', inputs);
-          const stored = await countAfterRefresh(su.client, READ_ALIAS);
-          await dropIndices(su.client, 'audit-events-*');
+          const stored = (await countAfterRefresh(su.client, READ_ALIAS)) - before;
           return { events: n, ackSeconds, storedSeconds: ackSeconds, stored };
         }
         case 'otelcol-sync-protobuf':
@@ -270,14 +263,17 @@ async function main(): Promise<void> {
           const async = id === 'otelcol-async-protobuf';
           const index = async ? 'otelcol-async' : 'otelcol-sync';
           const port = async ? asyncPort : syncPort;
+          const before = await countAfterRefresh(su.client, index);
+          const indexedBefore = await indexedTotal(su.client, index);
+          const t0 = performance.now();
           const ackSeconds = await sendAll(`http://127.0.0.1:${port}`, id === 'otelcol-sync-json' ? 'http/json' : 'http/protobuf', inputs);
-          const storedSeconds = await waitIndexed(su.client, index, n, started);
-          const stored = await countAfterRefresh(su.client, index);
-          await dropIndices(su.client, index);
+          const storedSeconds = await waitIndexed(su.client, index, indexedBefore + n, t0);
+          const stored = (await countAfterRefresh(su.client, index)) - before;
           return { events: n, ackSeconds, storedSeconds, stored };
         }
         case 'ceiling': {
           const docs = events.map((e) => ({ ...toDocument({ ...e, service: { name: 'bench' } }) }));
+          const before = await countAfterRefresh(su.client, READ_ALIAS);
           const t0 = performance.now();
           const stats = await writer.client.helpers.bulk<Record<string, unknown>>({
             datasource: docs,
@@ -288,8 +284,7 @@ async function main(): Promise<void> {
           });
           const seconds = (performance.now() - t0) / 1000;
           if (stats.failed > 0) throw new Error(`ceiling: ${stats.failed} documents failed`);
-          const stored = await countAfterRefresh(su.client, READ_ALIAS);
-          await dropIndices(su.client, 'audit-events-*');
+          const stored = (await countAfterRefresh(su.client, READ_ALIAS)) - before;
           return { events: n, ackSeconds: seconds, storedSeconds: seconds, stored };
         }
         case 'sqlite-protobuf': {
@@ -306,8 +301,11 @@ async function main(): Promise<void> {
       }
     };
 
-    console.error(`warm-up: ${EVENTS} events through each path`);
-    for (const c of CELLS) await runCell(c.id, source.take(Math.min(EVENTS, 10_000)));
+    console.error(`warm-up: ${Math.min(EVENTS, 10_000)} events through each path`);
+    for (const c of CELLS) {
+      const run = await runCell(c.id, source.take(Math.min(EVENTS, 10_000)));
+      console.error(`  ${c.id}: ${fmtRate(run.events / run.storedSeconds)} events/s`);
+    }
     for (let round = 1; round <= REPEATS; round++) {
       for (const cell of shuffled(CELLS, order)) {
         const { result, foreignCpu, discarded } = await quiet.run(cell.id, () => runCell(cell.id, source.take(EVENTS)));
@@ -331,18 +329,15 @@ async function main(): Promise<void> {
     await su.client.indices.refresh({ index: [READ_ALIAS, 'otelcol-sync'] });
     const documentBytes = { ours: await averageSourceBytes(su.client, READ_ALIAS), otelcol: await averageSourceBytes(su.client, 'otelcol-sync') };
     console.error(`otelcol document:\n${JSON.stringify((await su.client.search({ index: 'otelcol-sync', size: 1 })).hits.hits[0]?._source, null, 2)}`);
-    await dropIndices(su.client, 'audit-events-*');
-    await dropIndices(su.client, 'otelcol-*');
 
     console.error(`latency: ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s`);
     await quiet.waitForQuiet();
     const latency = await measureLatency(ours.ready, su.client, source);
-    await dropIndices(su.client, 'audit-events-*');
 
     const results: Results = {
       date: new Date().toISOString(),
       machine: describeMachine({ elasticsearch: es.version, esHeapMiB: await esHeapMiB(su.client), ownNode: es.pid !== undefined, loadBefore }),
-      config: { events: EVENTS, senders: SENDERS, repeats: REPEATS, seed: SEED, batch: BATCH, maxForeignCpu: MAX_FOREIGN_CPU, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS },
+      config: { events: EVENTS, senders: SENDERS, repeats: REPEATS, seed: SEED, batch: BATCH, maxForeignCpu: MAX_FOREIGN_CPU, attempts: quiet.attempts, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS },
       otelcolVersion,
       cells: cellsRuns,
       latency,
@@ -469,7 +464,7 @@ function render(r: Results): string {
     `- **Ceiling**: the same events mapped to our documents in memory before the clock starts, sent with the official client's \`helpers.bulk\` as the same user into the same daily indices, \`create\` with the event id, shaped like the collector's writes (flushBytes ≈ ${c.batch} documents, ${c.senders} requests in flight): no HTTP hop, no decoding, no validation.`,
     `- **Upstream**: ${r.otelcolVersion} built from the pinned manifest \`bench/otelcol/builder-config.yaml\` (OTLP receiver, batch processor, contrib \`elasticsearchexporter\`) by \`bench/otelcol/build.sh\`, config \`bench/otelcol/otelcol-config.yaml\`, its own process. *Sync*: exporter with \`batcher::enabled: false\`, so each OTLP request becomes one bulk request and is answered after Elasticsearch took it (at-least-once, the same contract and batch size as ours). *Async*: batch processor (${c.batch}) → the exporter's default bulk indexer (≈ 1 MB / 4 workers / 200 ms): the sender is answered when the batch processor has queued the records, *before* they are stored (a crash loses them), so its rate here is until the documents were indexed (polled from the index's indexing counter every 50 ms), its acknowledgement rate beside it.`,
     `- **Documents differ**: ours are ECS documents under a strict mapping (${fmtRate(r.documentBytes.ours)} bytes of \`_source\` on average), with the event id as \`_id\` (a retried batch cannot duplicate: \`create\` answers 409); upstream's \`otel\` mapping mode writes the OTel data model (\`@timestamp\`, \`body\`, \`attributes.*\` with the dotted attribute names, \`resource.attributes.*\`, \`scope\`, \`severity_*\`; ${fmtRate(r.documentBytes.otelcol)} bytes on average) under dynamic mapping into one static index, with ids chosen by Elasticsearch — its retries (on 429 only, by default) may duplicate, and nothing deduplicates by \`log.record.uid\` unless a processor copies it to \`elasticsearch.document_id\` with \`logs_dynamic_id\` on (not in this build).`,
-    `- **Method**: ${c.repeats} rounds; each round runs every path once, in a shuffled order, on fresh events, after a warm-up; every run starts on empty indices (deleted after each run, off the clock), and its stored documents are counted after a refresh. Ratios are taken between runs of the same round, then the median. Other load: a run waits until other processes leave the cores alone and is measured again (up to 3 attempts) if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU (${discarded} runs measured again); in the runs kept they used ${foreign.length ? `${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most` : 'n/a'}.`,
+    `- **Method**: ${c.repeats} rounds; each round runs every path once, in a shuffled order, on fresh events, after a warm-up that also creates every index; the indices grow as the run goes on (the shuffled order spreads that over every path alike), and each run's new documents are counted after a refresh. Ratios are taken between runs of the same round, then the median. Other load: a run waits until other processes leave the cores alone and is measured again (up to ${c.attempts} attempts in all) if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU (${discarded} runs measured again); in the runs kept they used ${foreign.length ? `${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most` : 'n/a'}.`,
     `- **Rerun**: \`${COMMAND}\` (\`BENCH_EVENTS\`, \`BENCH_SENDERS\`, \`BENCH_REPEATS\`, \`BENCH_LATENCY_RATE\`, \`BENCH_LATENCY_SECONDS\`; \`ELASTICSEARCH_URL\` for your own node, \`OTELCOL_BIN\` for your own upstream build). Raw numbers: \`bench/results/${NAME}.json\`.`,
     '',
     `| path | events/s stored, median | min – max | acknowledged/s | vs ceiling (same round) | documents lost / duplicated |`,

@@ -12,6 +12,10 @@ export interface ChildService {
   ready: string;
   /** Peak resident memory so far (VmHWM), in bytes; undefined where /proc is missing. */
   peakRss(): number | undefined;
+  /** False once it has exited. */
+  readonly alive: boolean;
+  /** The last 20 kB of its output. */
+  output(): string;
   /** SIGTERM, then SIGKILL after 10 s; resolves when it has exited. */
   stop(): Promise<void>;
 }
@@ -22,7 +26,6 @@ export async function startChildService(
   opts: { env: NodeJS.ProcessEnv; ready: RegExp; timeoutMs?: number; name: string },
 ): Promise<ChildService> {
   const child = spawn(command, args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
   const ready = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${opts.name} did not start in time:\n${output.slice(-4000)}`)), opts.timeoutMs ?? 60_000);
@@ -43,16 +46,35 @@ export async function startChildService(
     child.stderr!.on('data', onData);
     child.once('exit', (code) => fail(new Error(`${opts.name} exited (${code}) before it was ready:\n${output.slice(-4000)}`)));
   });
-  // Keep draining its output (a full pipe would block it), keeping only the tail for errors.
-  const drain = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
+  // Keep draining its output (a full pipe would block it), keeping only the tail for errors;
+  // BENCH_DEBUG=1 passes it through.
+  const drain = (chunk: Buffer) => {
+    if (process.env.BENCH_DEBUG) process.stderr.write(`[${opts.name}] ${chunk.toString()}`);
+    output = (output + chunk.toString()).slice(-20_000);
+  };
   child.stdout!.removeAllListeners('data').on('data', drain);
   child.stderr!.removeAllListeners('data').on('data', drain);
   child.removeAllListeners('exit');
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // A server that goes away mid-run would leave its senders retrying: say so at once.
+      if (!stopping) console.error(`${opts.name} (pid ${child.pid}) exited unexpectedly (${signal ?? code}):\n${output.slice(-2000)}`);
+      resolve();
+    }),
+  );
+  running.add(child);
+  void exited.then(() => running.delete(child));
   return {
     pid: child.pid!,
     ready,
     peakRss: () => peakRss(child),
+    output: () => output,
+    get alive() {
+      return child.exitCode === null && child.signalCode === null;
+    },
     async stop() {
+      stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       child.kill('SIGTERM');
@@ -60,6 +82,14 @@ export async function startChildService(
       clearTimeout(killer);
     },
   };
+}
+
+/** Every child still running, so a Ctrl-C of the benchmark takes them down too. */
+const running = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const child of running) child.kill('SIGTERM');
+  });
 }
 
 /** VmHWM: the kernel's own high-water mark of resident memory, so no sample is missed. */

@@ -20,20 +20,24 @@ export interface CpuSample {
 export interface QuietMachineOptions {
   /** A run during which other processes used more of the machine's CPU than this counts as noisy. Default: 0.1. */
   maxForeignCpu?: number;
-  /** Longest wait for quiet before running anyway. Default: 180 s. */
+  /** Longest wait for quiet before running anyway. Default: BENCH_MAX_WAIT_SECONDS, else 180 s. */
   maxWaitSeconds?: number;
+  /** Runs of one measurement at most, noisy ones included. Default: BENCH_ATTEMPTS, else 3. */
+  attempts?: number;
 }
 
 export class QuietMachine {
   readonly maxForeignCpu: number;
   readonly #maxWaitSeconds: number;
+  readonly attempts: number;
   readonly #pids = new Set<number>();
   /** Seconds spent waiting for other processes. */
   waitedSeconds = 0;
 
   constructor(opts: QuietMachineOptions = {}) {
     this.maxForeignCpu = opts.maxForeignCpu ?? 0.1;
-    this.#maxWaitSeconds = opts.maxWaitSeconds ?? 180;
+    this.#maxWaitSeconds = opts.maxWaitSeconds ?? Number(process.env.BENCH_MAX_WAIT_SECONDS ?? 180);
+    this.attempts = opts.attempts ?? Number(process.env.BENCH_ATTEMPTS ?? 3);
   }
 
   /** Counts a child process (the Elasticsearch node, a collector) as part of the measurement. */
@@ -77,18 +81,18 @@ export class QuietMachine {
   }
 
   /**
-   * Waits for quiet, runs `fn`, and runs it again (up to `attempts` in all) while other
+   * Waits for quiet, runs `fn`, and runs it again (up to `this.attempts` in all) while other
    * processes took more than maxForeignCpu meanwhile. Returns the kept result with the
    * share of the CPU others used during it, and the discarded ones.
    */
-  async run<T>(label: string, fn: () => Promise<T>, attempts = 3): Promise<{ result: T; foreignCpu: number | undefined; discarded: T[] }> {
+  async run<T>(label: string, fn: () => Promise<T>): Promise<{ result: T; foreignCpu: number | undefined; discarded: T[] }> {
     const discarded: T[] = [];
     for (let attempt = 1; ; attempt++) {
       await this.waitForQuiet();
       const a = this.sample();
       const result = await fn();
       const foreignCpu = QuietMachine.foreignShare(a, this.sample());
-      if ((foreignCpu ?? 0) <= this.maxForeignCpu || attempt === attempts) return { result, foreignCpu, discarded };
+      if ((foreignCpu ?? 0) <= this.maxForeignCpu || attempt >= this.attempts) return { result, foreignCpu, discarded };
       // Something else took the cores: measure again rather than report its noise.
       console.error(`  discarded a run of ${label}: other processes used ${Math.round(foreignCpu! * 100)} % of the CPU`);
       discarded.push(result);
