@@ -9,7 +9,8 @@
  *   npm run build && npx tsx bench/export-comparison.ts
  *
  * Environment: BENCH_SIZES (100000,1000000), BENCH_REPEATS (3), BENCH_REPEATS_LARGE (repeats at
- * sizes over 100k: 2), BENCH_SEED (1), BENCH_MAX_FOREIGN_CPU (0.1), ELASTICDUMP_BIN (default:
+ * sizes over 100k: 2), BENCH_SEED (1), BENCH_MAX_FOREIGN_CPU (0.1), BENCH_ATTEMPTS (3),
+ * BENCH_MAX_WAIT_SECONDS (180), BENCH_CPU_PROF_DIR (profile our export services), ELASTICDUMP_BIN (default:
  * install into .cache/bench-tools), and the node's variables of bench/support/bench-elasticsearch.ts.
  * `--render` rewrites the RESULTS.md section from bench/results/export-comparison.json.
  */
@@ -184,14 +185,14 @@ async function main(): Promise<void> {
       AUDIT_EXPORT_MAX_RANGE_DAYS: '3660',
       ...extra,
     });
-    const ours = await startChildService(process.execPath, [cli, 'export-service'], {
+    const ours = await startChildService(process.execPath, [...profileFlags(), cli, 'export-service'], {
       name: 'export service (Elasticsearch)',
       env: serviceEnv({ ELASTICSEARCH_URL: es.url, ELASTICSEARCH_USERNAME: es.reader.username, ELASTICSEARCH_PASSWORD: es.reader.password }, join(tmp, 'es-service')),
       ready: /export service listening on (http:\/\/[0-9.:]+)/,
     });
     children.push(ours);
     quiet.own(ours.pid);
-    const oursSqlite = await startChildService(process.execPath, [cli, 'export-service'], {
+    const oursSqlite = await startChildService(process.execPath, [...profileFlags(), cli, 'export-service'], {
       name: 'export service (SQLite)',
       env: serviceEnv({}, sqliteDir),
       ready: /export service listening on (http:\/\/[0-9.:]+)/,
@@ -243,7 +244,8 @@ async function main(): Promise<void> {
             return { rows, seconds: (performance.now() - started) / 1000 };
           }
           case 'elasticdump-csv': {
-            const run = await elasticdump(dumpBin, es.url, es.reader, READ_ALIAS);
+            // The superuser: elasticdump first asks the node's version (GET /), which the read-only user may not.
+            const run = await elasticdump(dumpBin, es.url, es.superuser, READ_ALIAS);
             return { ...run, rows: size };
           }
         }
@@ -310,7 +312,7 @@ function render(r: Results): string {
     `- **Elasticsearch**: ${m.elasticsearch}, one node started by the benchmark (security on, plain HTTP on loopback), heap ${m.esHeapMiB ?? '?'} MiB; the events (from \`bench/generate-events.ts\`, seed ${c.seed}, one week: 7 daily indices, 1 shard each) loaded and refreshed off the clock, the index grown from one size to the next. The same events in a SQLite file (WAL) for the SQLite rows.`,
     `- **Ours**: \`node cli/dist/main.js export-service\`, its own process, as the read-only \`audit-reader\` user; \`GET /v1/exports/events.{csv,xlsx}?scope=all&from=…&to=…\` with a JWT, the body streamed over a loopback port to the benchmark, which reads and discards it. Peak RSS: the service process's VmHWM, reset (\`/proc/<pid>/clear_refs\`) before each download, so it is that download's peak, loaded code included. First byte: from sending the request to the first body chunk (the service counts the rows for its cap, opens a point in time and reads the first page before it writes).`,
     `- **Ceiling**: the store's own read without anything after it — point in time over the read alias, pages of ${c.page} sorted by \`@timestamp\`, \`event.id\` with \`search_after\`, each page's JSON parsed by the official client, the rows discarded — in the benchmark's process.`,
-    `- **elasticdump** ${r.elasticdumpVersion} (installed by \`bench/tools/install-elasticdump.sh\` into \`.cache/bench-tools\`, not a project dependency): \`--input=<node>/audit-events --output=csv:///dev/null --type=data --limit=${c.page}\` (its default scroll read, pages of the same size), as the same reader user; peak RSS: its process's VmHWM, polled every 50 ms. It writes the \`_source\` flattened one level (nested objects as JSON strings in their column), not our column set; it has no XLSX.`,
+    `- **elasticdump** ${r.elasticdumpVersion} (installed by \`bench/tools/install-elasticdump.sh\` into \`.cache/bench-tools\`, not a project dependency): \`--input=<node>/audit-events --output=csv:///dev/null --type=data --limit=${c.page}\` (its default scroll read, pages of the same size), as the superuser (it first asks \`GET /\` for the version, which the read-only user may not); peak RSS: its process's VmHWM, polled every 50 ms. It writes the \`_source\` flattened one level (nested objects as JSON strings in their column), not our column set; it has no XLSX.`,
     `- **Method**: at each size, ${c.repeats} rounds (${c.repeatsLarge} above 100,000 rows) of every reader once, in a shuffled order; medians, and ratios between runs of the same round. A run waits until other processes leave the cores alone and is measured again (up to ${c.attempts} attempts in all) if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU (${discarded} measured again); in the runs kept they used ${foreign.length ? `${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most` : 'n/a'}.`,
     `- **Rerun**: \`${COMMAND}\` (\`BENCH_SIZES\`, \`BENCH_REPEATS\`, \`BENCH_REPEATS_LARGE\`; \`ELASTICSEARCH_URL\` for your own node, \`ELASTICDUMP_BIN\`). Raw numbers: \`bench/results/${NAME}.json\`.`,
     '',
@@ -341,6 +343,12 @@ function render(r: Results): string {
   }
   lines.push('', `**Headline (same-round medians).** ${headline.join('; ')}.`);
   return lines.join('\n');
+}
+
+/** BENCH_CPU_PROF_DIR: our services run under `node --cpu-prof`, written there when they stop (bench/cpu-profile-top.ts reads them). */
+function profileFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 main().catch((err: unknown) => {

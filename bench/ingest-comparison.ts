@@ -9,9 +9,10 @@
  *
  *   npm run build && npx tsx bench/ingest-comparison.ts
  *
- * Environment: BENCH_EVENTS events per run (default 40000), BENCH_SENDERS loggers (4),
+ * Environment: BENCH_EVENTS events per run (default 20000), BENCH_SENDERS loggers (4),
  * BENCH_REPEATS (3), BENCH_SEED (1), BENCH_LATENCY_RATE events/s (200), BENCH_LATENCY_SECONDS (30),
- * BENCH_MAX_FOREIGN_CPU (0.1), OTELCOL_BIN (default: build into .cache/otelcol), and the node's
+ * BENCH_MAX_FOREIGN_CPU (0.1), BENCH_ATTEMPTS (3), BENCH_MAX_WAIT_SECONDS (180), BENCH_CPU_PROF_DIR
+ * (profile our collectors), OTELCOL_BIN (default: build into .cache/otelcol), and the node's
  * variables of bench/support/bench-elasticsearch.ts. `--render` rewrites the RESULTS.md
  * section from bench/results/ingest-comparison.json.
  */
@@ -38,7 +39,7 @@ const COMMAND = 'npm run build && npx tsx bench/ingest-comparison.ts';
 const NAME = 'ingest-comparison';
 const REPO = join(BENCH_DIR, '..');
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 4);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const SEED = Number(process.env.BENCH_SEED ?? 1);
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
       AUDIT_RETENTION_DAYS: '0',
       ...extra,
     });
-    const ours = await startChildService(process.execPath, [cli, 'collector'], {
+    const ours = await startChildService(process.execPath, [...profileFlags(), cli, 'collector'], {
       name: 'our collector (Elasticsearch)',
       env: collectorEnv({ ELASTICSEARCH_URL: es.url, ELASTICSEARCH_USERNAME: es.writer.username, ELASTICSEARCH_PASSWORD: es.writer.password, AUDIT_ES_INSTALL_TEMPLATE: 'false' }, join(tmp, 'es-collector')),
       ready: /collector listening on (http:\/\/[0-9.:]+)/,
@@ -214,7 +215,7 @@ async function main(): Promise<void> {
     children.push(ours);
     quiet.own(ours.pid);
     const sqliteDir = join(tmp, 'sqlite-collector');
-    const oursSqlite = await startChildService(process.execPath, [cli, 'collector'], {
+    const oursSqlite = await startChildService(process.execPath, [...profileFlags(), cli, 'collector'], {
       name: 'our collector (SQLite)',
       env: collectorEnv({}, sqliteDir),
       ready: /collector listening on (http:\/\/[0-9.:]+)/,
@@ -490,6 +491,12 @@ function render(r: Results): string {
       `it is made of the logger's batch delay (up to 1 s: \`scheduledDelayMillis\`), the OTLP request and bulk write (tens of ms), and Elasticsearch's refresh interval (1 s), so about 1 s on average and 2 s at worst by design.`,
   );
   return lines.join('\n');
+}
+
+/** BENCH_CPU_PROF_DIR: our services run under `node --cpu-prof`, written there when they stop (bench/cpu-profile-top.ts reads them). */
+function profileFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 main().catch((err: unknown) => {
