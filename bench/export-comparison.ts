@@ -24,6 +24,7 @@ import { ElasticsearchStore, SqliteStore, READ_ALIAS } from '@otel-audit/store';
 import { EventSource, prng, WINDOW_MS, WINDOW_START } from './generate-events.js';
 import { benchElasticsearch, esHeapMiB } from './support/bench-elasticsearch.js';
 import { peakRss, startChildService, type ChildService } from './support/child-service.js';
+import { startRootInfoProxy } from './support/root-info-proxy.js';
 import { QuietMachine, describeMachine, machineLine, type Machine } from './support/quiet-machine.js';
 import { BENCH_DIR, readResultsJson, writeResultsJson, writeSection } from './support/results-file.js';
 import { duration, fmtMiB, fmtRate, median, pct, shuffled } from './support/stats.js';
@@ -200,6 +201,7 @@ async function main(): Promise<void> {
     children.push(oursSqlite);
     quiet.own(oursSqlite.pid);
     const token = await signToken(SECRET, { sub: 'bench', superAdmin: true });
+    const dumpProxy = await startRootInfoProxy(es.url, es.version === 'external' ? '8.19.0' : es.version);
     const from = new Date(WINDOW_START - 86_400_000).toISOString();
     const to = new Date(WINDOW_START + WINDOW_MS + 3 * 86_400_000).toISOString();
     const query = `scope=all&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
@@ -244,8 +246,7 @@ async function main(): Promise<void> {
             return { rows, seconds: (performance.now() - started) / 1000 };
           }
           case 'elasticdump-csv': {
-            // The superuser: elasticdump first asks the node's version (GET /), which the read-only user may not.
-            const run = await elasticdump(dumpBin, es.url, es.superuser, READ_ALIAS);
+            const run = await elasticdump(dumpBin, dumpProxy.url, es.reader, READ_ALIAS);
             return { ...run, rows: size };
           }
         }
@@ -281,6 +282,7 @@ async function main(): Promise<void> {
     };
     await admin.close();
     await sqlite.close();
+    await dumpProxy.close();
     for (const child of children.splice(0)) await child.stop();
     await es.stop();
     out.totalSeconds = (performance.now() - began) / 1000;
@@ -312,7 +314,7 @@ function render(r: Results): string {
     `- **Elasticsearch**: ${m.elasticsearch}, one node started by the benchmark (security on, plain HTTP on loopback), heap ${m.esHeapMiB ?? '?'} MiB; the events (from \`bench/generate-events.ts\`, seed ${c.seed}, one week: 7 daily indices, 1 shard each) loaded and refreshed off the clock, the index grown from one size to the next. The same events in a SQLite file (WAL) for the SQLite rows.`,
     `- **Ours**: \`node cli/dist/main.js export-service\`, its own process, as the read-only \`audit-reader\` user; \`GET /v1/exports/events.{csv,xlsx}?scope=all&from=…&to=…\` with a JWT, the body streamed over a loopback port to the benchmark, which reads and discards it. Peak RSS: the service process's VmHWM, reset (\`/proc/<pid>/clear_refs\`) before each download, so it is that download's peak, loaded code included. First byte: from sending the request to the first body chunk (the service counts the rows for its cap, opens a point in time and reads the first page before it writes).`,
     `- **Ceiling**: the store's own read without anything after it — point in time over the read alias, pages of ${c.page} sorted by \`@timestamp\`, \`event.id\` with \`search_after\`, each page's JSON parsed by the official client, the rows discarded — in the benchmark's process.`,
-    `- **elasticdump** ${r.elasticdumpVersion} (installed by \`bench/tools/install-elasticdump.sh\` into \`.cache/bench-tools\`, not a project dependency): \`--input=<node>/audit-events --output=csv:///dev/null --type=data --limit=${c.page}\` (its default scroll read, pages of the same size), as the superuser (it first asks \`GET /\` for the version, which the read-only user may not); peak RSS: its process's VmHWM, polled every 50 ms. It writes the \`_source\` flattened one level (nested objects as JSON strings in their column), not our column set; it has no XLSX.`,
+    `- **elasticdump** ${r.elasticdumpVersion} (installed by \`bench/tools/install-elasticdump.sh\` into \`.cache/bench-tools\`, not a project dependency): \`--input=<node>/audit-events --output=csv:///dev/null --type=data --limit=${c.page}\` (its default scroll read, pages of the same size), as the same read-only user, through a pass-through proxy in the benchmark's process that answers \`GET /\` (the minimal distribution has no \`GET /\`, and elasticdump asks it for the version first) — an extra loopback hop that costs elasticdump a little; peak RSS: its process's VmHWM, polled every 50 ms. It writes the \`_source\` flattened one level (nested objects as JSON strings in their column), not our column set; it has no XLSX.`,
     `- **Method**: at each size, ${c.repeats} rounds (${c.repeatsLarge} above 100,000 rows) of every reader once, in a shuffled order; medians, and ratios between runs of the same round. A run waits until other processes leave the cores alone and is measured again (up to ${c.attempts} attempts in all) if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU (${discarded} measured again); in the runs kept they used ${foreign.length ? `${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most` : 'n/a'}.`,
     `- **Rerun**: \`${COMMAND}\` (\`BENCH_SIZES\`, \`BENCH_REPEATS\`, \`BENCH_REPEATS_LARGE\`; \`ELASTICSEARCH_URL\` for your own node, \`ELASTICDUMP_BIN\`). Raw numbers: \`bench/results/${NAME}.json\`.`,
     '',
