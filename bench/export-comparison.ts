@@ -23,9 +23,9 @@ import { signToken } from '@otel-audit/exporter-service';
 import { ElasticsearchStore, SqliteStore, READ_ALIAS } from '@otel-audit/store';
 import { EventSource, prng, WINDOW_MS, WINDOW_START } from './generate-events.js';
 import { benchElasticsearch, esHeapMiB } from './support/bench-elasticsearch.js';
-import { peakRss, startChildService, type ChildService } from './support/child-service.js';
+import { cpuProfileFlags, peakRss, startChildService, type ChildService } from './support/child-service.js';
 import { startRootInfoProxy } from './support/root-info-proxy.js';
-import { QuietMachine, describeMachine, machineLine, type Machine } from './support/quiet-machine.js';
+import { QuietMachine, describeMachine, machineLine, otherLoad, type Machine } from './support/quiet-machine.js';
 import { BENCH_DIR, readResultsJson, writeResultsJson, writeSection } from './support/results-file.js';
 import { duration, fmtMiB, fmtRate, median, pct, shuffled } from './support/stats.js';
 
@@ -134,9 +134,9 @@ async function elasticdump(bin: string, url: string, creds: { username: string; 
   input.password = creds.password;
   input.pathname = `/${index}`;
   const started = performance.now();
-  const child = spawn(process.execPath, [bin, `--input=${input.href}`, '--output=csv:///dev/null', '--type=data', `--limit=${PAGE}`, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, `--input=${input.href}`, '--output=csv:///dev/null', '--overwrite', '--type=data', `--limit=${PAGE}`, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(0, 4000)));
   let peak = 0;
   const poll = setInterval(() => (peak = Math.max(peak, peakRss(child) ?? 0)), 50);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -186,14 +186,14 @@ async function main(): Promise<void> {
       AUDIT_EXPORT_MAX_RANGE_DAYS: '3660',
       ...extra,
     });
-    const ours = await startChildService(process.execPath, [...profileFlags(), cli, 'export-service'], {
+    const ours = await startChildService(process.execPath, [...cpuProfileFlags(), cli, 'export-service'], {
       name: 'export service (Elasticsearch)',
       env: serviceEnv({ ELASTICSEARCH_URL: es.url, ELASTICSEARCH_USERNAME: es.reader.username, ELASTICSEARCH_PASSWORD: es.reader.password }, join(tmp, 'es-service')),
       ready: /export service listening on (http:\/\/[0-9.:]+)/,
     });
     children.push(ours);
     quiet.own(ours.pid);
-    const oursSqlite = await startChildService(process.execPath, [...profileFlags(), cli, 'export-service'], {
+    const oursSqlite = await startChildService(process.execPath, [...cpuProfileFlags(), cli, 'export-service'], {
       name: 'export service (SQLite)',
       env: serviceEnv({}, sqliteDir),
       ready: /export service listening on (http:\/\/[0-9.:]+)/,
@@ -314,8 +314,8 @@ function render(r: Results): string {
     `- **Elasticsearch**: ${m.elasticsearch}, one node started by the benchmark (security on, plain HTTP on loopback), heap ${m.esHeapMiB ?? '?'} MiB; the events (from \`bench/generate-events.ts\`, seed ${c.seed}, one week: 7 daily indices, 1 shard each) loaded and refreshed off the clock, the index grown from one size to the next. The same events in a SQLite file (WAL) for the SQLite rows.`,
     `- **Ours**: \`node cli/dist/main.js export-service\`, its own process, as the read-only \`audit-reader\` user; \`GET /v1/exports/events.{csv,xlsx}?scope=all&from=…&to=…\` with a JWT, the body streamed over a loopback port to the benchmark, which reads and discards it. Peak RSS: the service process's VmHWM, reset (\`/proc/<pid>/clear_refs\`) before each download, so it is that download's peak, loaded code included. First byte: from sending the request to the first body chunk (the service counts the rows for its cap, opens a point in time and reads the first page before it writes).`,
     `- **Ceiling**: the store's own read without anything after it — point in time over the read alias, pages of ${c.page} sorted by \`@timestamp\`, \`event.id\` with \`search_after\`, each page's JSON parsed by the official client, the rows discarded — in the benchmark's process.`,
-    `- **elasticdump** ${r.elasticdumpVersion} (installed by \`bench/tools/install-elasticdump.sh\` into \`.cache/bench-tools\`, not a project dependency): \`--input=<node>/audit-events --output=csv:///dev/null --type=data --limit=${c.page}\` (its default scroll read, pages of the same size), as the same read-only user, through a pass-through proxy in the benchmark's process that answers \`GET /\` (the minimal distribution has no \`GET /\`, and elasticdump asks it for the version first) — an extra loopback hop that costs elasticdump a little; peak RSS: its process's VmHWM, polled every 50 ms. It writes the \`_source\` flattened one level (nested objects as JSON strings in their column), not our column set; it has no XLSX.`,
-    `- **Method**: at each size, ${c.repeats} rounds (${c.repeatsLarge} above 100,000 rows) of every reader once, in a shuffled order; medians, and ratios between runs of the same round. A run waits until other processes leave the cores alone and is measured again (up to ${c.attempts} attempts in all) if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU (${discarded} measured again); in the runs kept they used ${foreign.length ? `${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most` : 'n/a'}.`,
+    `- **elasticdump** ${r.elasticdumpVersion} (installed by \`bench/tools/install-elasticdump.sh\` into \`.cache/bench-tools\`, not a project dependency): \`--input=<node>/audit-events --output=csv:///dev/null --overwrite --type=data --limit=${c.page}\` (its default scroll read, pages of the same size), as the same read-only user, through a pass-through proxy in the benchmark's process that answers \`GET /\` (the minimal distribution has no \`GET /\`, and elasticdump asks it for the version first) — an extra loopback hop that costs elasticdump a little; peak RSS: its process's VmHWM, polled every 50 ms. It writes the \`_source\` flattened one level (nested objects as JSON strings in their column), not our column set; it has no XLSX.`,
+    `- **Method**: at each size, ${c.repeats} rounds (${c.repeatsLarge} above 100,000 rows) of every reader once, in a shuffled order; medians, and ratios between runs of the same round. ${otherLoad(foreign, discarded, c)}`,
     `- **Rerun**: \`${COMMAND}\` (\`BENCH_SIZES\`, \`BENCH_REPEATS\`, \`BENCH_REPEATS_LARGE\`; \`ELASTICSEARCH_URL\` for your own node, \`ELASTICDUMP_BIN\`). Raw numbers: \`bench/results/${NAME}.json\`.`,
     '',
     `| rows | reader | rows/s, median | min – max | vs ceiling (same round) | peak RSS (MiB) | first byte (ms) | size (MiB) |`,
@@ -345,12 +345,6 @@ function render(r: Results): string {
   }
   lines.push('', `**Headline (same-round medians).** ${headline.join('; ')}.`);
   return lines.join('\n');
-}
-
-/** BENCH_CPU_PROF_DIR: our services run under `node --cpu-prof`, written there when they stop (bench/cpu-profile-top.ts reads them). */
-function profileFlags(): string[] {
-  const dir = process.env.BENCH_CPU_PROF_DIR;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 main().catch((err: unknown) => {

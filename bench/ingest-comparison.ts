@@ -29,8 +29,8 @@ import { ElasticsearchStore, SqliteStore, indexFor, READ_ALIAS } from '@otel-aud
 import { toDocument } from '../store/dist/internal/ecs-document.js';
 import { EventSource, prng } from './generate-events.js';
 import { benchElasticsearch, esHeapMiB } from './support/bench-elasticsearch.js';
-import { startChildService, type ChildService } from './support/child-service.js';
-import { QuietMachine, describeMachine, machineLine, sleep, type Machine } from './support/quiet-machine.js';
+import { cpuProfileFlags, startChildService, type ChildService } from './support/child-service.js';
+import { QuietMachine, describeMachine, machineLine, otherLoad, sleep, type Machine } from './support/quiet-machine.js';
 import { BENCH_DIR, readResultsJson, writeResultsJson, writeSection } from './support/results-file.js';
 import { duration, fmtMs, fmtRate, median, pct, quantile, shuffled } from './support/stats.js';
 
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
       AUDIT_RETENTION_DAYS: '0',
       ...extra,
     });
-    const ours = await startChildService(process.execPath, [...profileFlags(), cli, 'collector'], {
+    const ours = await startChildService(process.execPath, [...cpuProfileFlags(), cli, 'collector'], {
       name: 'our collector (Elasticsearch)',
       env: collectorEnv({ ELASTICSEARCH_URL: es.url, ELASTICSEARCH_USERNAME: es.writer.username, ELASTICSEARCH_PASSWORD: es.writer.password, AUDIT_ES_INSTALL_TEMPLATE: 'false' }, join(tmp, 'es-collector')),
       ready: /collector listening on (http:\/\/[0-9.:]+)/,
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     children.push(ours);
     quiet.own(ours.pid);
     const sqliteDir = join(tmp, 'sqlite-collector');
-    const oursSqlite = await startChildService(process.execPath, [...profileFlags(), cli, 'collector'], {
+    const oursSqlite = await startChildService(process.execPath, [...cpuProfileFlags(), cli, 'collector'], {
       name: 'our collector (SQLite)',
       env: collectorEnv({}, sqliteDir),
       ready: /collector listening on (http:\/\/[0-9.:]+)/,
@@ -465,7 +465,7 @@ function render(r: Results): string {
     `- **Ceiling**: the same events mapped to our documents in memory before the clock starts, sent with the official client's \`helpers.bulk\` as the same user into the same daily indices, \`create\` with the event id, shaped like the collector's writes (flushBytes ≈ ${c.batch} documents, ${c.senders} requests in flight): no HTTP hop, no decoding, no validation.`,
     `- **Upstream**: ${r.otelcolVersion} built from the pinned manifest \`bench/otelcol/builder-config.yaml\` (OTLP receiver, batch processor, contrib \`elasticsearchexporter\`) by \`bench/otelcol/build.sh\`, config \`bench/otelcol/otelcol-config.yaml\`, its own process. *Sync*: exporter with \`batcher::enabled: false\`, so each OTLP request becomes one bulk request and is answered after Elasticsearch took it (at-least-once, the same contract and batch size as ours). *Async*: batch processor (${c.batch}) → the exporter's default bulk indexer (≈ 1 MB / 4 workers / 200 ms): the sender is answered when the batch processor has queued the records, *before* they are stored (a crash loses them), so its rate here is until the documents were indexed (polled from the index's indexing counter every 50 ms), its acknowledgement rate beside it.`,
     `- **Documents differ**: ours are ECS documents under a strict mapping (${fmtRate(r.documentBytes.ours)} bytes of \`_source\` on average), with the event id as \`_id\` (a retried batch cannot duplicate: \`create\` answers 409); upstream's \`otel\` mapping mode writes the OTel data model (\`@timestamp\`, \`body\`, \`attributes.*\` with the dotted attribute names, \`resource.attributes.*\`, \`scope\`, \`severity_*\`; ${fmtRate(r.documentBytes.otelcol)} bytes on average) under dynamic mapping into one static index, with ids chosen by Elasticsearch — its retries (on 429 only, by default) may duplicate, and nothing deduplicates by \`log.record.uid\` unless a processor copies it to \`elasticsearch.document_id\` with \`logs_dynamic_id\` on (not in this build).`,
-    `- **Method**: ${c.repeats} rounds; each round runs every path once, in a shuffled order, on fresh events, after a warm-up that also creates every index; the indices grow as the run goes on (the shuffled order spreads that over every path alike), and each run's new documents are counted after a refresh. Ratios are taken between runs of the same round, then the median. Other load: a run waits until other processes leave the cores alone and is measured again (up to ${c.attempts} attempts in all) if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU (${discarded} runs measured again); in the runs kept they used ${foreign.length ? `${(100 * foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(1)} % on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most` : 'n/a'}.`,
+    `- **Method**: ${c.repeats} rounds; each round runs every path once, in a shuffled order, on fresh events, after a warm-up that also creates every index; the indices grow as the run goes on (the shuffled order spreads that over every path alike), and each run's new documents are counted after a refresh. Ratios are taken between runs of the same round, then the median. ${otherLoad(foreign, discarded, c)}`,
     `- **Rerun**: \`${COMMAND}\` (\`BENCH_EVENTS\`, \`BENCH_SENDERS\`, \`BENCH_REPEATS\`, \`BENCH_LATENCY_RATE\`, \`BENCH_LATENCY_SECONDS\`; \`ELASTICSEARCH_URL\` for your own node, \`OTELCOL_BIN\` for your own upstream build). Raw numbers: \`bench/results/${NAME}.json\`.`,
     '',
     `| path | events/s stored, median | min – max | acknowledged/s | vs ceiling (same round) | documents lost / duplicated |`,
@@ -491,12 +491,6 @@ function render(r: Results): string {
       `it is made of the logger's batch delay (up to 1 s: \`scheduledDelayMillis\`), the OTLP request and bulk write (tens of ms), and Elasticsearch's refresh interval (1 s), so about 1 s on average and 2 s at worst by design.`,
   );
   return lines.join('\n');
-}
-
-/** BENCH_CPU_PROF_DIR: our services run under `node --cpu-prof`, written there when they stop (bench/cpu-profile-top.ts reads them). */
-function profileFlags(): string[] {
-  const dir = process.env.BENCH_CPU_PROF_DIR;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 main().catch((err: unknown) => {

@@ -102,3 +102,9 @@ export function peakRss(child: ChildProcess | number): number | undefined {
     return undefined;
   }
 }
+
+/** BENCH_CPU_PROF_DIR: our services run under `node --cpu-prof`, the profile written there when they stop (read it with bench/cpu-profile-top.ts). */
+export function cpuProfileFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}

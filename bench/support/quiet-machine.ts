@@ -143,3 +143,14 @@ export function machineLine(m: Machine): string {
     `load average before the run ${m.loadBefore.map((l) => l.toFixed(2)).join(' / ')}`
   );
 }
+
+/** The RESULTS.md sentence on other processes: how runs were guarded, and how busy the machine was in the runs kept. */
+export function otherLoad(foreign: number[], discarded: number, c: { attempts: number; maxForeignCpu: number }): string {
+  const used = foreign.length
+    ? `${((100 * foreign.reduce((a, b) => a + b, 0)) / foreign.length).toFixed(1)} % of the CPU on average, ${(100 * Math.max(...foreign)).toFixed(1)} % at most`
+    : 'n/a';
+  return (
+    `Other load: a run waits (a while) until other processes leave the cores alone, and is measured again (up to ${c.attempts} attempt${c.attempts === 1 ? '' : 's'} in all) ` +
+    `if they used more than ${Math.round(c.maxForeignCpu * 100)} % of the CPU meanwhile (${discarded} run${discarded === 1 ? '' : 's'} measured again); in the runs kept other processes used ${used}.`
+  );
+}
