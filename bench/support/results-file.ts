@@ -20,7 +20,7 @@ export function writeSection(heading: string, section: string): void {
     next = `${existing.trimEnd()}\n\n${section}`;
   } else {
     const after = existing.indexOf('\n## ', start + heading.length);
-    next = existing.slice(0, start) + section + (after < 0 ? '' : `\n${existing.slice(after + 1)}`);
+    next = existing.slice(0, start) + section.trimEnd() + (after < 0 ? '' : `\n\n${existing.slice(after + 1)}`);
   }
   writeFileSync(RESULTS_MD, `${next.trimEnd()}\n`);
 }
