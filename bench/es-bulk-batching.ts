@@ -21,10 +21,9 @@
  * sections are kept). `--render` rewrites that section from the JSON without running anything.
  */
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { AUDIT_ACTIONS, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
 import { ElasticsearchStore, indexFor } from '@otel-audit/store';
 // The document ElasticsearchStore.insert() writes for an event (not exported by the package):
@@ -32,12 +31,14 @@ import { ElasticsearchStore, indexFor } from '@otel-audit/store';
 import { toDocument } from '../store/dist/internal/ecs-document.js';
 import { EventSource, prng } from './generate-events.js';
 import { ES_VERSION, startElasticsearch, stopElasticsearch, unavailableReason, type RunningElasticsearch } from '../scripts/elasticsearch.js';
+import { esHeapMiB } from './support/bench-elasticsearch.js';
+import { QuietMachine, describeMachine, machineLine, type Machine } from './support/quiet-machine.js';
+import { readResultsJson, writeResultsJson, writeSection as writeResultsSection } from './support/results-file.js';
+import { duration, fmtMiB, fmtMs, fmtRate, median, quantile, shuffled } from './support/stats.js';
 
 const HEADING = '## Elasticsearch bulk batching (collector → store)';
 const COMMAND = 'npm run build && npx tsx bench/es-bulk-batching.ts';
-const benchDir = dirname(fileURLToPath(import.meta.url));
-const RESULTS_MD = join(benchDir, 'RESULTS.md');
-const RESULTS_JSON = join(benchDir, 'results', 'es-bulk-batching.json');
+const NAME = 'es-bulk-batching';
 
 const list = (name: string, fallback: number[]) =>
   process.env[name] ? process.env[name]!.split(',').map((v) => Number(v.trim())) : fallback;
@@ -98,18 +99,6 @@ interface Cell {
   runs: Run[];
   /** Runs measured again because other processes were busy meanwhile. */
   discarded?: Run[];
-}
-
-interface Machine {
-  cpus: number;
-  cpuModel: string;
-  memoryGiB: number;
-  node: string;
-  os: string;
-  elasticsearch: string;
-  esHeapMiB: number | undefined;
-  ownNode: boolean;
-  loadBefore: number[];
 }
 
 interface Results {
@@ -211,63 +200,11 @@ async function runHelper(store: ElasticsearchStore, meter: RequestMeter, events:
   };
 }
 
-/** CPU time of the whole machine, this process and the node, to tell when something else was busy. */
-interface CpuSample {
-  total: number;
-  busy: number;
-  ours: number;
-}
-function cpuSample(esPid: number | undefined): CpuSample | undefined {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = fields.reduce((a, b) => a + b, 0);
-    const idle = fields[3]! + (fields[4] ?? 0);
-    const proc = (pid: string) => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(f[11]) + Number(f[12]); // utime + stime
-    };
-    return { total, busy: total - idle, ours: proc('self') + (esPid ? proc(String(esPid)) : 0) };
-  } catch {
-    return undefined;
-  }
-}
-let waitedSeconds = 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits (up to 3 minutes) until other processes leave the cores alone for 2 s. */
-async function waitForQuiet(esPid: number | undefined): Promise<void> {
-  for (let waited = 0; waited < 180; waited += 2) {
-    const a = cpuSample(esPid);
-    await sleep(waited === 0 ? 500 : 2000);
-    const share = foreignShare(a, cpuSample(esPid));
-    waitedSeconds += waited === 0 ? 0 : 2;
-    if (share === undefined || share <= MAX_FOREIGN_CPU) return;
-    if (waited === 0) console.error(`  other processes use ${Math.round(share * 100)} % of the CPU: waiting for them`);
-  }
-}
-
 function cellName(cell: Cell): string {
   return cell.kind === 'store' ? `batch ${cell.batchSize} × ${cell.concurrency}` : `helpers.bulk ${cell.flushBytes} B × ${cell.concurrency}`;
 }
 
-function foreignShare(a: CpuSample | undefined, b: CpuSample | undefined): number | undefined {
-  if (!a || !b || b.total <= a.total) return undefined;
-  return Math.max(0, (b.busy - a.busy - (b.ours - a.ours)) / (b.total - a.total));
-}
-
 // ---- reporting -----------------------------------------------------------------------------
-
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-const duration = (seconds: number) => `${Math.floor(seconds / 60)} min ${String(Math.round(seconds % 60)).padStart(2, '0')} s`;
-const fmtRate = (n: number) => Math.round(n).toLocaleString('en-US');
-const fmtMs = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
-const fmtMiB = (bytes: number) => (bytes / 2 ** 20 >= 10 ? (bytes / 2 ** 20).toFixed(0) : (bytes / 2 ** 20).toFixed(2));
 
 interface Summary {
   cell: Cell;
@@ -324,7 +261,7 @@ function render(results: Results): string {
       `; the rest is starting the node, the warm-up and making the events` +
       (results.waitedSeconds === undefined ? ', and waiting for other processes (not timed apart in this run).' : '.'),
     '',
-    `- **Machine**: ${m.cpus} CPU cores (${m.cpuModel}), ${m.memoryGiB} GiB memory, ${m.os}, Node.js ${m.node}; load average before the run ${m.loadBefore.map((l) => l.toFixed(2)).join(' / ')}.`,
+    `- **Machine**: ${machineLine(m)}.`,
     `- **Elasticsearch**: ${m.elasticsearch}, ${m.ownNode ? 'one node started by the benchmark (scripts/elasticsearch.ts: minimal distribution, security on, plain HTTP on loopback)' : 'the node at ELASTICSEARCH_URL'}, heap ${m.esHeapMiB ?? '?'} MiB, 1 shard per daily index, no replica, default refresh (idle shards skip it: nothing searches during the run). The node and the benchmark share the same cores, as a collector next to its Elasticsearch would.`,
     `- **Events**: deterministic (seed ${c.seed}), ${Object.keys(AUDIT_ACTIONS).length} catalogue actions (log on/off, record reads and updates and task actions most often), 200 users, 6 service accounts, 20 workspaces, IPv4 and IPv6 addresses, browser and API user agents, resources, changes on updates, metadata on a quarter of them; ids are UUIDv7 of the event time. Times move through one week as the run goes on, 3 % arriving up to 36 h late, so ${Object.keys(results.indices).length} daily indices were written (${Object.values(results.indices).reduce((a, b) => a + b, 0).toLocaleString('en-US')} documents in all, every one accounted for; ${results.validatedEvents.toLocaleString('en-US')} sampled events passed \`validateAuditEvent\`). About ${fmtRate(median(store.map((s) => s.bodyBytes / s.docsPerRequest)))} bytes of bulk body per event.`,
     `- **Method**: each cell writes ${c.events.toLocaleString('en-US')} fresh events${rounded.length > 0 ? ` (rounded up to whole waves of batch size × in flight: ${rounded.join(', ')})` : ''}, ${c.repeats} times; cells run in ${c.repeats} rounds, in a different shuffled order each round, after a ${c.warmup.toLocaleString('en-US')}-event warm-up, so index growth and merges fall on every cell alike. Events are made before the clock starts (the collector receives them decoded); the clock covers \`insert()\`: mapping to documents, serialising, HTTP, indexing. Latency is per \`insert()\` call, all runs of a cell together. "In flight" is the number of concurrent \`insert()\` calls.`,
@@ -425,18 +362,7 @@ function conclusion(store: Summary[], helper: Summary[], c: Results['config'], m
   return out;
 }
 
-function writeSection(section: string): void {
-  const existing = existsSync(RESULTS_MD) ? readFileSync(RESULTS_MD, 'utf8') : '# Benchmark results\n';
-  const start = existing.indexOf(HEADING);
-  let next: string;
-  if (start < 0) {
-    next = `${existing.trimEnd()}\n\n${section}`;
-  } else {
-    const after = existing.indexOf('\n## ', start + HEADING.length);
-    next = existing.slice(0, start) + section + (after < 0 ? '' : `\n${existing.slice(after + 1)}`);
-  }
-  writeFileSync(RESULTS_MD, `${next.trimEnd()}\n`);
-}
+const writeSection = (section: string) => writeResultsSection(HEADING, section);
 
 // ---- the run -------------------------------------------------------------------------------
 
@@ -447,30 +373,10 @@ function eventsFor(cell: Cell): number {
   return Math.ceil(EVENTS / wave) * wave;
 }
 
-function shuffled<T>(items: T[], rand: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-async function esHeapMiB(admin: ElasticsearchStore): Promise<number | undefined> {
-  try {
-    const stats = await admin.client.nodes.stats({ metric: 'jvm', filter_path: 'nodes.*.jvm.mem.heap_max_in_bytes' });
-    const node = Object.values(stats.nodes ?? {})[0];
-    const bytes = node?.jvm?.mem?.heap_max_in_bytes;
-    return bytes ? Math.round(bytes / 2 ** 20) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<void> {
   if (process.argv.includes('--render')) {
-    writeSection(render(JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as Results));
-    console.log(`rewrote "${HEADING}" in ${RESULTS_MD} from ${RESULTS_JSON}`);
+    writeSection(render(readResultsJson<Results>(NAME)));
+    console.log(`rewrote "${HEADING}" in bench/RESULTS.md from bench/results/${NAME}.json`);
     return;
   }
   const began = performance.now();
@@ -517,6 +423,9 @@ async function main(): Promise<void> {
     const store = new ElasticsearchStore({ url, ...writer, installTemplate: false });
     await store.init();
     const meter = new RequestMeter(store);
+    // A node of yours may be busy with anything: its runs are neither waited for nor discarded.
+    const quiet = new QuietMachine({ maxForeignCpu: external ? Number.POSITIVE_INFINITY : MAX_FOREIGN_CPU });
+    quiet.own(node?.pid);
 
     const cells: Cell[] = [
       ...BATCH_SIZES.flatMap((batchSize) => CONCURRENCY.map((concurrency): Cell => ({ kind: 'store', batchSize, concurrency, runs: [] }))),
@@ -537,20 +446,15 @@ async function main(): Promise<void> {
     await runStore(store, meter, take(WARMUP_EVENTS), 1000, 2);
     for (let round = 1; round <= REPEATS; round++) {
       for (const cell of shuffled(cells, order)) {
-        let run: Run;
-        for (let attempt = 1; ; attempt++) {
-          if (!external) await waitForQuiet(node?.pid);
+        const measured = await quiet.run(cellName(cell), async () => {
           const events = take(eventsFor(cell));
-          const cpu0 = cpuSample(node?.pid);
-          run = cell.kind === 'store'
-            ? await runStore(store, meter, events, cell.batchSize, cell.concurrency)
-            : await runHelper(store, meter, events, cell.flushBytes!, cell.concurrency);
-          run.foreignCpu = external ? undefined : foreignShare(cpu0, cpuSample(node?.pid));
-          if ((run.foreignCpu ?? 0) <= MAX_FOREIGN_CPU || attempt === ATTEMPTS) break;
-          // Something else took the cores: measure again rather than report its noise.
-          console.error(`  discarded a run of ${cellName(cell)}: other processes used ${Math.round(run.foreignCpu! * 100)} % of the CPU`);
-          (cell.discarded ??= []).push(run);
-        }
+          return cell.kind === 'store'
+            ? runStore(store, meter, events, cell.batchSize, cell.concurrency)
+            : runHelper(store, meter, events, cell.flushBytes!, cell.concurrency);
+        });
+        const run = measured.result;
+        run.foreignCpu = measured.foreignCpu;
+        if (measured.discarded.length > 0) (cell.discarded ??= []).push(...measured.discarded);
         cell.runs.push(run);
         console.error(
           `round ${round}/${REPEATS}  ${cellName(cell).padEnd(28)} ${fmtRate(run.perSecond).padStart(7)} events/s  ` +
@@ -573,35 +477,23 @@ async function main(): Promise<void> {
 
     const results: Results = {
       date: new Date().toISOString(),
-      machine: {
-        cpus: os.availableParallelism(),
-        cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
-        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-        node: process.versions.node,
-        os: `${os.type()} ${os.release()}`,
-        elasticsearch: node?.version ?? 'external',
-        esHeapMiB: await esHeapMiB(adminStore),
-        ownNode: !external,
-        loadBefore,
-      },
+      machine: describeMachine({ elasticsearch: node?.version ?? 'external', esHeapMiB: await esHeapMiB(adminStore.client), ownNode: !external, loadBefore }),
       config: { events: EVENTS, repeats: REPEATS, batchSizes: BATCH_SIZES, concurrency: CONCURRENCY, seed: SEED, warmup: WARMUP_EVENTS, maxForeignCpu: MAX_FOREIGN_CPU },
       cells,
       indices: counts,
       validatedEvents: validatedCount,
       totalSeconds: 0,
-      waitedSeconds,
+      waitedSeconds: quiet.waitedSeconds,
     };
     await store.close();
     await adminStore.close();
     await stopNode();
     results.totalSeconds = (performance.now() - began) / 1000;
-    mkdirSync(dirname(RESULTS_JSON), { recursive: true });
-    const rounded = JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e4) / 1e4 : v));
-    writeFileSync(RESULTS_JSON, `${rounded}\n`);
+    writeResultsJson(NAME, results);
     const section = render(results);
     console.log(section);
     writeSection(section);
-    console.error(`wrote ${RESULTS_MD} and ${RESULTS_JSON}`);
+    console.error(`wrote bench/RESULTS.md and bench/results/${NAME}.json`);
   } finally {
     await stopNode();
   }

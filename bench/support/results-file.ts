@@ -1,0 +1,38 @@
+/**
+ * bench/RESULTS.md holds one `## ` section per benchmark, each rewritten by its own script
+ * (the others are kept); raw numbers go to bench/results/<name>.json.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+export const RESULTS_MD = join(BENCH_DIR, 'RESULTS.md');
+
+export const resultsJsonPath = (name: string) => join(BENCH_DIR, 'results', `${name}.json`);
+
+/** Replaces the section that starts with `heading` (up to the next `## `), or appends it. */
+export function writeSection(heading: string, section: string): void {
+  const existing = existsSync(RESULTS_MD) ? readFileSync(RESULTS_MD, 'utf8') : '# Benchmark results\n';
+  const start = existing.indexOf(heading);
+  let next: string;
+  if (start < 0) {
+    next = `${existing.trimEnd()}\n\n${section}`;
+  } else {
+    const after = existing.indexOf('\n## ', start + heading.length);
+    next = existing.slice(0, start) + section.trimEnd() + (after < 0 ? '' : `\n\n${existing.slice(after + 1)}`);
+  }
+  writeFileSync(RESULTS_MD, `${next.trimEnd()}\n`);
+}
+
+/** Raw numbers, fractions rounded to 4 decimals so the file diffs readably. */
+export function writeResultsJson(name: string, results: unknown): void {
+  const path = resultsJsonPath(name);
+  mkdirSync(dirname(path), { recursive: true });
+  const rounded = JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e4) / 1e4 : v));
+  writeFileSync(path, `${rounded}\n`);
+}
+
+export function readResultsJson<T>(name: string): T {
+  return JSON.parse(readFileSync(resultsJsonPath(name), 'utf8')) as T;
+}
