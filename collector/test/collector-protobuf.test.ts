@@ -16,7 +16,7 @@ import { buildCollector } from '@otel-audit/collector';
 import { toLogRecord, type AuditEvent } from '@otel-audit/contract';
 import { SqliteStore } from '@otel-audit/store';
 import { otlpJsonBody, validEvent } from '../../test/support/otlp-json.js';
-import { decodeProto, ExportLogsServiceRequest, ExportLogsServiceResponse, protobufBody, RpcStatus } from '../../test/support/otlp-proto.js';
+import { decodeProto, ExportLogsServiceResponse, protobufBody, RpcStatus } from '../../test/support/otlp-proto.js';
 import { listen } from '../../test/support/services.js';
 import { decodeOtlpJson } from '../src/internal/otlp-json.js';
 import { decodeOtlpProtobuf } from '../src/internal/otlp-proto.js';
