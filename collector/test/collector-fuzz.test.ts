@@ -294,7 +294,7 @@ const protobufPost: fc.Arbitrary<Post> = fc.record({
 
 interface Answer {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | number | undefined>;
   body: Buffer;
 }
 
@@ -365,7 +365,8 @@ describe('collector fuzzed on /v1/logs (fast-check, SQLite)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`answers ${RUNS} generated JSON and protobuf bodies (inject) with 200, a clear 4xx or the documented 503, and stores only valid events`, async () => {
+  // Time enough for a busy machine: about 5 ms a case, five times over.
+  it(`answers ${RUNS} generated JSON and protobuf bodies (inject) with 200, a clear 4xx or the documented 503, and stores only valid events`, { timeout: 60_000 + RUNS * 25 }, async () => {
     await fc.assert(
       fc.asyncProperty(posts, async ([post, garbage]) => {
         const res = await app.inject({ method: 'POST', url: '/v1/logs', ...postArgs(post, garbage) });
@@ -381,7 +382,7 @@ describe('collector fuzzed on /v1/logs (fast-check, SQLite)', () => {
     expect(stored.events).toBeGreaterThan(RUNS / 20);
   });
 
-  it(`answers ${Math.round(RUNS / 5)} generated bodies over real HTTP the same way`, async () => {
+  it(`answers ${Math.round(RUNS / 5)} generated bodies over real HTTP the same way`, { timeout: 60_000 + RUNS * 25 }, async () => {
     const http = buildCollector({ store, bodyLimit: 256 * 1024 });
     const url = await listen(http);
     try {
