@@ -277,9 +277,14 @@ for (const kind of kinds) {
     });
 
     it(`POST /v1/exports and GET /v1/exports/<id>: ${Math.round(RUNS / 3)} generated bodies, no 5xx, no store error text`, { timeout: 60_000 + RUNS * 100 }, async () => {
+      let accepted = 0;
+      // Mostly JSON with a format (as clients send it), so most bodies reach the job store;
+      // sometimes a form body, which the route does not take (415).
+      const encoding = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('csv', 'xlsx') }, { weight: 1, arbitrary: fc.constant('form') });
       await fc.assert(
-        fc.asyncProperty(caller, params(day) as Generated, fc.boolean(), async (who, g, asJson) => {
-          const body = asJson ? JSON.stringify(Object.fromEntries([...g.pairs, ...(g.repeat ? [g.repeat] : [])])) : queryString(g);
+        fc.asyncProperty(caller, params(day) as Generated, encoding, async (who, g, format) => {
+          const asJson = format !== 'form';
+          const body = asJson ? JSON.stringify({ format, ...Object.fromEntries([...g.pairs, ...(g.repeat ? [g.repeat] : [])]) }) : queryString(g);
           const res = await app.inject({
             method: 'POST',
             url: '/v1/exports',
@@ -288,6 +293,7 @@ for (const kind of kinds) {
           });
           let problem = checkAnswer(callers[who], '/v1/exports', { status: res.statusCode, headers: res.headers, body: res.body }, ours);
           if (!problem && res.statusCode === 202) {
+            accepted += 1;
             const status = await app.inject({ url: `/v1/exports/${(res.json() as { id: string }).id}`, headers: header(who) });
             problem = status.statusCode === 200 ? checkAnswer(callers[who], '/v1/exports/id', { status: status.statusCode, headers: status.headers, body: status.body }, ours) : `status of a new export: ${status.statusCode}`;
           }
@@ -295,6 +301,7 @@ for (const kind of kinds) {
         }),
         { seed: SEED + 1, numRuns: Math.round(RUNS / 3) },
       );
+      expect(accepted).toBeGreaterThan(0);
       expect((await app.inject('/healthz')).statusCode).toBe(200);
     });
   });

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AuditEvent } from '@otel-audit/contract';
 import { SpoolWriteError, type DiskSpool } from '@otel-audit/spool';
 import type { AuditStore, RejectedRecord } from '@otel-audit/store';
-import { COLLECTOR_ERRORS, CollectorError } from '../errors.js';
+import { CollectorError } from '../errors.js';
 import type { CollectorMetrics } from './metrics.js';
 
 /** One line of the collector's spool: an event for the store, or a dead letter. */
@@ -117,8 +117,8 @@ export class Ingestor {
       // (the errno, not the folder: the sender has no business knowing our paths).
       metrics.refusedRequests += 1;
       this.#o.log.error({ err: err.message, records: entries.length }, 'spool write failed; refusing the batch');
-      const refusal = COLLECTOR_ERRORS[err.code].message.replace('; retry later', ` (${err.errno}); retry later`);
-      throw new CollectorError(err.code, refusal, err);
+      const cause = err.code === 'AUDIT_ERR_SPOOL_DISK_FULL' ? "the spool's disk is full" : 'the spool cannot write';
+      throw new CollectorError(err.code, `the audit store is unavailable and ${cause} (${err.errno}); retry later`, err);
     }
     metrics.spooled += entries.length;
     this.#scheduleReplay(0);
