@@ -23,7 +23,7 @@ const LINK_SECRET = 'query-fuzz-link-secret-of-32-characters!';
 const es = elasticsearch();
 const slow = process.env.AUDIT_SLOW_TESTS === '1';
 const SEED = Number(process.env.AUDIT_FUZZ_SEED ?? 7);
-const RUNS = Number(process.env.AUDIT_FUZZ_RUNS ?? (slow ? 3_000 : 300));
+const RUNS = Number(process.env.AUDIT_FUZZ_RUNS ?? (slow ? 3_000 : 200));
 
 // Callers with ids and workspaces no other suite uses: every row they get must be one of ours.
 const callers: Record<string, TokenClaims> = {
