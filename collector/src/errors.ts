@@ -8,6 +8,8 @@ export const COLLECTOR_ERRORS = {
   AUDIT_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type' },
   AUDIT_ERR_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the limit' },
   AUDIT_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the audit store is unavailable; retry later' },
+  AUDIT_ERR_SPOOL_DISK_FULL: { status: 503, message: "the audit store is unavailable and the spool's disk is full; retry later" },
+  AUDIT_ERR_SPOOL_WRITE_FAILED: { status: 503, message: 'the audit store is unavailable and the spool cannot write; retry later' },
   AUDIT_ERR_SENDER_UNAUTHENTICATED: { status: 401, message: 'a valid sender token is required' },
   AUDIT_ERR_SENDER_FORBIDDEN: { status: 403, message: 'this sender token may not write for that service.name' },
 } as const;

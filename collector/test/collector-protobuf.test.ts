@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -12,37 +11,17 @@ import {
   type LogRecordExporter,
   type ReadableLogRecord,
 } from '@opentelemetry/sdk-logs';
-import protobuf from 'protobufjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCollector } from '@otel-audit/collector';
 import { toLogRecord, type AuditEvent } from '@otel-audit/contract';
 import { SqliteStore } from '@otel-audit/store';
 import { otlpJsonBody, validEvent } from '../../test/support/otlp-json.js';
+import { decodeProto, ExportLogsServiceResponse, protobufBody, RpcStatus } from '../../test/support/otlp-proto.js';
 import { listen } from '../../test/support/services.js';
 import { decodeOtlpJson } from '../src/internal/otlp-json.js';
 import { decodeOtlpProtobuf } from '../src/internal/otlp-proto.js';
 
-// The test reads the same official definitions the collector ships, independently of
-// the collector's own loading, to build requests and to read the answers.
-const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
-const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
-root.loadSync(['opentelemetry/proto/collector/logs/v1/logs_service.proto', 'google/rpc/status.proto']);
-const ExportLogsServiceRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
-const ExportLogsServiceResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
-const RpcStatus = root.lookupType('google.rpc.Status');
-
 const PROTOBUF = { 'content-type': 'application/x-protobuf' };
-
-/** The OTLP/JSON request of test/support re-encoded as protobuf: the JSON mapping is the canonical form. */
-function protobufBody(request: unknown): Buffer {
-  return Buffer.from(ExportLogsServiceRequest.encode(ExportLogsServiceRequest.fromObject(request as Record<string, unknown>)).finish());
-}
-
-function decode(type: protobuf.Type, bytes: Buffer): Record<string, unknown> {
-  return type.toObject(type.decode(bytes), { longs: Number });
-}
-
 async function all(store: SqliteStore): Promise<AuditEvent[]> {
   const out: AuditEvent[] = [];
   for await (const e of store.query({ from: new Date(0), to: new Date(Date.now() + 86_400_000) })) out.push(e);
@@ -189,7 +168,7 @@ describe('collector /v1/logs with OTLP/protobuf, on a real SQLite file', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/x-protobuf');
     expect(res.rawPayload).toHaveLength(0);
-    expect(decode(ExportLogsServiceResponse, res.rawPayload)).toEqual({});
+    expect(decodeProto(ExportLogsServiceResponse, res.rawPayload)).toEqual({});
     expect(await all(store)).toEqual([{ ...event, service: { name: 'test-app' } }]);
   });
 
@@ -203,7 +182,7 @@ describe('collector /v1/logs with OTLP/protobuf, on a real SQLite file', () => {
     const res = await post(protobufBody(request));
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/x-protobuf');
-    const answer = decode(ExportLogsServiceResponse, res.rawPayload);
+    const answer = decodeProto(ExportLogsServiceResponse, res.rawPayload);
     expect(answer.partialSuccess).toMatchObject({ rejectedLogRecords: 1 });
     expect((answer.partialSuccess as { errorMessage: string }).errorMessage).toContain('actor.id');
     expect((await all(store)).map((e) => e.id).sort()).toEqual([good.id, alsoGood.id].sort());
@@ -214,7 +193,7 @@ describe('collector /v1/logs with OTLP/protobuf, on a real SQLite file', () => {
     const res = await post(whole.subarray(0, whole.length - 7));
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toBe('application/x-protobuf');
-    const status = decode(RpcStatus, res.rawPayload);
+    const status = decodeProto(RpcStatus, res.rawPayload);
     expect(status).toMatchObject({ code: 3 });
     expect(status.message).toMatch(/^invalid OTLP\/protobuf logs request: /);
     expect(await all(store)).toHaveLength(0);
@@ -232,11 +211,11 @@ describe('collector /v1/logs with OTLP/protobuf, on a real SQLite file', () => {
   it('answers transport errors of a protobuf request in protobuf too', async () => {
     const notGzip = await post(Buffer.from('plain bytes'), { ...PROTOBUF, 'content-encoding': 'gzip' });
     expect(notGzip.statusCode).toBe(400);
-    expect(decode(RpcStatus, notGzip.rawPayload)).toMatchObject({ code: 3, message: expect.stringContaining('invalid gzip') });
+    expect(decodeProto(RpcStatus, notGzip.rawPayload)).toMatchObject({ code: 3, message: expect.stringContaining('invalid gzip') });
     const br = await post(Buffer.alloc(0), { ...PROTOBUF, 'content-encoding': 'br' });
     expect(br.statusCode).toBe(415);
     expect(br.headers['content-type']).toBe('application/x-protobuf');
-    expect(decode(RpcStatus, br.rawPayload)).toMatchObject({ code: 3, message: expect.stringContaining('"br"') });
+    expect(decodeProto(RpcStatus, br.rawPayload)).toMatchObject({ code: 3, message: expect.stringContaining('"br"') });
   });
 });
 

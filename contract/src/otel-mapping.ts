@@ -130,7 +130,7 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
   }
   const event = obj({
     id: get(ATTR.id),
-    time: timestamp ? new Date(timestamp).toISOString() : undefined,
+    time: timestamp ? isoTime(timestamp) : undefined,
     action: record.eventName || get(ATTR.eventName),
     category: get(ATTR.category),
     outcome: get(ATTR.outcome) ?? 'unknown',
@@ -159,4 +159,13 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
     service: obj({ name: record.serviceName }),
   });
   return event ?? {};
+}
+
+/**
+ * A timestamp outside what a Date can hold (a sender's 1e300 ns) stays the number it
+ * was, so validation reports "time: must be string" instead of toISOString() throwing.
+ */
+function isoTime(millis: number): string | number {
+  const date = new Date(millis);
+  return Number.isNaN(date.getTime()) ? millis : date.toISOString();
 }

@@ -12,6 +12,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { SpoolLockedError, SpoolWriteError } from './errors.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -26,16 +27,9 @@ export interface DiskSpoolOptions {
   segmentBytes: number;
 }
 
-/** Thrown when another live process holds the spool folder. */
-export class SpoolLockedError extends Error {
-  readonly code = 'AUDIT_ERR_SPOOL_LOCKED';
-  constructor(
-    readonly dir: string,
-    readonly pid: number,
-  ) {
-    super(`the spool ${dir} is in use by process ${pid}`);
-    this.name = 'SpoolLockedError';
-  }
+export interface AppendOptions {
+  /** Fsync before returning, whatever the policy: the caller is about to say "durable". Default: false. */
+  fsync?: boolean;
 }
 
 interface Entry<T> {
@@ -72,6 +66,8 @@ export class DiskSpool<T = unknown> {
   #fd = -1;
   #currentBytes = 0;
   #dirty = false;
+  /** A failed write may have left part of a line behind that could not be cut off yet. */
+  #torn = false;
   #timer: NodeJS.Timeout | undefined;
   bytes = 0;
 
@@ -83,7 +79,7 @@ export class DiskSpool<T = unknown> {
     // Never reuse a number the ack file may name: older numbers are deleted on load.
     this.#openSegment(lastSeq + 1);
     if (opts.fsync === 'interval') {
-      this.#timer = setInterval(() => this.#sync(), opts.fsyncIntervalMillis);
+      this.#timer = setInterval(() => this.#syncQuietly(), opts.fsyncIntervalMillis);
       this.#timer.unref();
     }
   }
@@ -101,9 +97,20 @@ export class DiskSpool<T = unknown> {
     this.#write([[record, serialized]]);
   }
 
-  /** Appends several records with one write and, under `always`, one fsync: a collector batch. */
-  appendBatch(records: readonly T[], serialized: readonly string[] = records.map((r) => JSON.stringify(r))): void {
-    this.#write(records.map((r, i) => [r, serialized[i]!]));
+  /**
+   * Appends several records with one write and, under `always` or `{ fsync: true }`, one
+   * fsync: a collector batch. All or nothing: on a full disk or a failed fsync it throws
+   * a `SpoolWriteError` and the spool holds exactly what it held before.
+   */
+  appendBatch(
+    records: readonly T[],
+    serialized: readonly string[] = records.map((r) => JSON.stringify(r)),
+    options: AppendOptions = {},
+  ): void {
+    this.#write(
+      records.map((r, i) => [r, serialized[i]!]),
+      options.fsync === true,
+    );
   }
 
   /** Forces everything appended so far to disk, whatever the policy. */
@@ -112,19 +119,45 @@ export class DiskSpool<T = unknown> {
     this.#sync();
   }
 
-  #write(items: [T, string][]): void {
+  #write(items: [T, string][], fsync = false): void {
     if (items.length === 0) return;
-    const text = items.map(([, s]) => `${s}\n`).join('');
-    writeSync(this.#fd, text);
-    if (this.#opts.fsync === 'always') fsyncSync(this.#fd);
-    else this.#dirty = true;
+    const data = Buffer.from(items.map(([, s]) => `${s}\n`).join(''));
+    try {
+      if (this.#torn) this.#cutBack();
+      // writeSync may write less than asked (a disk filling up): loop until done or it throws.
+      for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done, data.length - done);
+      if (fsync || this.#opts.fsync === 'always') fsyncSync(this.#fd);
+      else this.#dirty = true;
+    } catch (err) {
+      // A partial line left at the end would be glued to the next append, and load() stops
+      // at the first line it cannot parse: cut the segment back to its last whole line.
+      this.#torn = true;
+      try {
+        this.#cutBack();
+      } catch {
+        // Tried again before the next write; until it works, nothing is appended.
+      }
+      throw new SpoolWriteError(this.#opts.dir, err);
+    }
     for (const [record, serialized] of items) {
       this.#current.lines += 1;
       this.#pending.push({ record, bytes: serialized.length, segment: this.#current.seq });
       this.bytes += serialized.length;
     }
-    this.#currentBytes += Buffer.byteLength(text);
-    if (this.#currentBytes >= this.#opts.segmentBytes) this.#openSegment(this.#current.seq + 1);
+    this.#currentBytes += data.length;
+    if (this.#currentBytes >= this.#opts.segmentBytes) {
+      try {
+        this.#openSegment(this.#current.seq + 1);
+      } catch {
+        // No new segment now (no inode, no descriptor): the records are written; keep
+        // appending to this one and try again after the next write.
+      }
+    }
+  }
+
+  #cutBack(): void {
+    ftruncateSync(this.#fd, this.#currentBytes);
+    this.#torn = false;
   }
 
   peek(max: number): T[] {
@@ -151,14 +184,19 @@ export class DiskSpool<T = unknown> {
     const head = next ? this.#segments.get(next.segment)! : this.#current;
     // tmp + rename: the ack file is always whole, old or new.
     const tmp = join(this.#opts.dir, 'ack.tmp');
-    writeFileSync(tmp, JSON.stringify({ segment: head.seq, acked: head.acked }));
-    renameSync(tmp, join(this.#opts.dir, 'ack'));
+    try {
+      writeFileSync(tmp, JSON.stringify({ segment: head.seq, acked: head.acked }));
+      renameSync(tmp, join(this.#opts.dir, 'ack'));
+    } catch {
+      // A full disk: the old ack file stays, whole. Losing this update only means records
+      // are replayed after a restart, which id-keyed consumers absorb; the next ack tries again.
+    }
   }
 
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
     if (this.#fd >= 0) {
-      this.#sync();
+      this.#syncQuietly();
       closeSync(this.#fd);
       this.#fd = -1;
     }
@@ -176,13 +214,24 @@ export class DiskSpool<T = unknown> {
     }
   }
 
-  #openSegment(seq: number): void {
-    if (this.#fd >= 0) {
+  /** For timers and close: an fsync that fails (EIO, ENOSPC) leaves the data dirty for the next try instead of crashing the process. */
+  #syncQuietly(): void {
+    try {
       this.#sync();
+    } catch {
+      this.#dirty = true;
+    }
+  }
+
+  #openSegment(seq: number): void {
+    const path = join(this.#opts.dir, segmentName(seq));
+    // The new file first: if it cannot be created, the current segment stays open.
+    const fd = openSync(path, 'a');
+    if (this.#fd >= 0) {
+      this.#syncQuietly();
       closeSync(this.#fd);
     }
-    const path = join(this.#opts.dir, segmentName(seq));
-    this.#fd = openSync(path, 'a');
+    this.#fd = fd;
     this.#current = { seq, path, lines: 0, acked: 0 };
     this.#currentBytes = 0;
     this.#segments.set(seq, this.#current);

@@ -1,8 +1,8 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DiskSpool } from '@otel-audit/spool';
+import { DiskSpool, SpoolWriteError } from '@otel-audit/spool';
 
 type QueuedRecord = { hrTime: [number, number]; hrTimeObserved: [number, number]; eventName: string; attributes: { i: number } };
 
@@ -66,5 +66,29 @@ describe('DiskSpool (real files)', () => {
     a.ack(1);
     expect(a.hasRoom(10)).toBe(true);
     a.close();
+  });
+
+  // /dev/full answers every write with ENOSPC: a full disk without mounting anything.
+  it.skipIf(!existsSync('/dev/full'))('a write the disk refuses (ENOSPC, /dev/full) throws AUDIT_ERR_SPOOL_DISK_FULL and keeps nothing of the batch', () => {
+    const a = open(dir, { segmentBytes: 10 });
+    // The next segment the spool will open is the full device.
+    symlinkSync('/dev/full', join(dir, 'segment-000000000002.ndjson'));
+    a.append(record(1));
+    const err = (() => {
+      try {
+        a.appendBatch([record(2), record(3)], undefined, { fsync: true });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(SpoolWriteError);
+    expect(err).toMatchObject({ code: 'AUDIT_ERR_SPOOL_DISK_FULL', errno: 'ENOSPC' });
+    expect(a.length).toBe(1);
+    expect(ids(a.peek(10))).toEqual([1]);
+    a.close();
+    unlinkSync(join(dir, 'segment-000000000002.ndjson'));
+    const b = open(dir);
+    expect(ids(b.peek(10))).toEqual([1]);
+    b.close();
   });
 });

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuditEvent } from '@otel-audit/contract';
-import type { DiskSpool } from '@otel-audit/spool';
+import { SpoolWriteError, type DiskSpool } from '@otel-audit/spool';
 import type { AuditStore, HashChain, RejectedRecord } from '@otel-audit/store';
 import { CollectorError } from '../errors.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -123,8 +123,17 @@ export class Ingestor {
         spool ? 'the audit store is unavailable and the spool is full; retry later' : undefined,
       );
     }
-    spool.appendBatch(entries, lines);
-    spool.sync();
+    try {
+      spool.appendBatch(entries, lines, { fsync: true });
+    } catch (err) {
+      if (!(err instanceof SpoolWriteError)) throw err;
+      // The spool kept none of the batch: refuse it like a full spool, naming the cause
+      // (the errno, not the folder: the sender has no business knowing our paths).
+      metrics.refusedRequests += 1;
+      this.#o.log.error({ err: err.message, records: entries.length }, 'spool write failed; refusing the batch');
+      const cause = err.code === 'AUDIT_ERR_SPOOL_DISK_FULL' ? "the spool's disk is full" : 'the spool cannot write';
+      throw new CollectorError(err.code, `the audit store is unavailable and ${cause} (${err.errno}); retry later`, err);
+    }
     metrics.spooled += entries.length;
     this.#scheduleReplay(0);
   }

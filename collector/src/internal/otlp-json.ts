@@ -54,17 +54,25 @@ function listAt(parent: Obj, key: string, path: string, bad: (message: string) =
   return value;
 }
 
-function keyValues(list: unknown): Record<string, unknown> {
+/**
+ * How deep array and kvlist values are read. An audit event holds scalars and lists of
+ * them, so nothing valid comes near this; it keeps a hostile body (a value nested
+ * 100,000 levels deep fits in a few hundred kilobytes) from overflowing the stack.
+ * Deeper values read as undefined and validation names the field.
+ */
+const MAX_VALUE_DEPTH = 32;
+
+function keyValues(list: unknown, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!Array.isArray(list)) return out;
   for (const kv of list) {
-    if (isObject(kv) && typeof kv.key === 'string') out[kv.key] = anyValue(kv.value);
+    if (isObject(kv) && typeof kv.key === 'string') out[kv.key] = anyValue(kv.value, depth);
   }
   return out;
 }
 
-function anyValue(v: unknown): unknown {
-  if (!isObject(v)) return undefined;
+function anyValue(v: unknown, depth = 0): unknown {
+  if (!isObject(v) || depth > MAX_VALUE_DEPTH) return undefined;
   if ('stringValue' in v) return v.stringValue;
   if ('boolValue' in v) return v.boolValue;
   if ('intValue' in v) {
@@ -74,9 +82,9 @@ function anyValue(v: unknown): unknown {
   if ('doubleValue' in v) return typeof v.doubleValue === 'number' ? v.doubleValue : Number(v.doubleValue);
   if ('arrayValue' in v) {
     const values = isObject(v.arrayValue) && Array.isArray(v.arrayValue.values) ? v.arrayValue.values : [];
-    return values.map(anyValue);
+    return values.map((item) => anyValue(item, depth + 1));
   }
-  if ('kvlistValue' in v) return isObject(v.kvlistValue) ? keyValues(v.kvlistValue.values) : {};
+  if ('kvlistValue' in v) return isObject(v.kvlistValue) ? keyValues(v.kvlistValue.values, depth + 1) : {};
   if ('bytesValue' in v) return v.bytesValue;
   return undefined;
 }

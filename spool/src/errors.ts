@@ -1,0 +1,46 @@
+/**
+ * The spool's error catalogue: stable codes. The spool speaks no HTTP; its callers map
+ * these onto their own answers (the collector: 503 + Retry-After).
+ */
+export const SPOOL_ERRORS = {
+  AUDIT_ERR_SPOOL_LOCKED: 'another live process holds the spool folder',
+  AUDIT_ERR_SPOOL_DISK_FULL: "the spool's disk is full (ENOSPC, EDQUOT or EFBIG); nothing of the batch was kept",
+  AUDIT_ERR_SPOOL_WRITE_FAILED: 'the spool could not write or fsync; nothing of the batch was kept',
+} as const;
+export type SpoolErrorCode = keyof typeof SPOOL_ERRORS;
+
+/** Thrown when another live process holds the spool folder. */
+export class SpoolLockedError extends Error {
+  readonly code = 'AUDIT_ERR_SPOOL_LOCKED';
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`the spool ${dir} is in use by process ${pid}`);
+    this.name = 'SpoolLockedError';
+  }
+}
+
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/**
+ * An append that did not happen: the segment was cut back to its last whole line, so the
+ * spool holds exactly what it held before and the caller may refuse the batch.
+ */
+export class SpoolWriteError extends Error {
+  readonly code: 'AUDIT_ERR_SPOOL_DISK_FULL' | 'AUDIT_ERR_SPOOL_WRITE_FAILED';
+  /** The operating system's error code (`ENOSPC`, `EIO`, …). */
+  readonly errno: string;
+
+  constructor(
+    readonly dir: string,
+    cause: unknown,
+  ) {
+    const errno = String((cause as NodeJS.ErrnoException)?.code ?? 'unknown');
+    const code = NO_SPACE.has(errno) ? 'AUDIT_ERR_SPOOL_DISK_FULL' : 'AUDIT_ERR_SPOOL_WRITE_FAILED';
+    super(`${SPOOL_ERRORS[code]} (${errno} in ${dir})`, { cause });
+    this.name = 'SpoolWriteError';
+    this.code = code;
+    this.errno = errno;
+  }
+}
