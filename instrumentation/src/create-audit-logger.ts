@@ -170,7 +170,10 @@ export function createAuditLogger(options: AuditLoggerOptions = {}): AuditLogger
     const log = toLogRecord(event);
     logger.emit({
       eventName: log.eventName,
-      timestamp: log.timestamp,
+      // A Date, never the number: the SDK reads a number below half of the process's time
+      // origin (mid-1998) as a performance.now() offset and adds the origin to it, so an
+      // event from 1995 would be stored in 2052.
+      timestamp: new Date(log.timestamp),
       severityNumber: log.severityNumber as SeverityNumber,
       severityText: log.severityText,
       ...(log.body !== undefined ? { body: log.body } : {}),
