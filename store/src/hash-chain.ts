@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import type { AuditEvent } from '@otel-audit/contract';
+import { canonicalJson } from './internal/canonical-json.js';
 
 /**
  * Tamper evidence, the CloudTrail way (issue 8): every collector instance keeps a hash
@@ -30,13 +30,13 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /**
  * RFC 8785 canonical JSON of an event exactly as the store returns it: sorted keys,
- * shortest round-trip numbers, no whitespace. `canonicalize` is the reference
- * implementation's package; hand-rolled number formatting is where such schemes break.
+ * shortest round-trip numbers, no whitespace. The bytes are those of the `canonicalize`
+ * package (the reference implementation's); numbers are formatted by the engine, never by
+ * hand, which is where such schemes break. See internal/canonical-json.ts for why it is
+ * not that package itself on this path.
  */
 export function canonicalEvent(event: AuditEvent): string {
-  const text = canonicalize(event);
-  if (text === undefined) throw new Error('an audit event has no canonical JSON form');
-  return text;
+  return canonicalJson(event);
 }
 
 export function chainHash(canonical: string, previousHash: string): string {

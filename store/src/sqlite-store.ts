@@ -3,11 +3,10 @@ import { dirname } from 'node:path';
 import { BlockList, isIP } from 'node:net';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from '@otel-audit/contract';
-import canonicalize from 'canonicalize';
 import { searchWords } from './internal/search-words.js';
 import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import type { SignedDigest } from './digest-signing.js';
-import { chainHash, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
+import { canonicalEvent, chainHash, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. */
@@ -100,7 +99,7 @@ export class SqliteStore implements AuditStore {
         const doc = JSON.stringify(e);
         // The next position is tried with each row; a duplicate (no change) does not take
         // it, so re-sent events leave no gap. The hash is of the row as `query` returns it.
-        const position = chain && head ? { id: chain.id, seq: head.seq + 1, hash: chainHash(canonicalize(JSON.parse(doc))!, head.hash) } : undefined;
+        const position = chain && head ? { id: chain.id, seq: head.seq + 1, hash: chainHash(canonicalEvent(JSON.parse(doc) as AuditEvent), head.hash) } : undefined;
         const info = insert.run(
           e.id,
           Date.parse(e.time),

@@ -118,6 +118,7 @@ const STATUS_SCHEMA = {
     expiresAt: { type: ['string', 'null'], description: 'When the download link stops working' },
     linkTtlHours: { type: 'number', description: 'How long links of this service last' },
     downloadUrl: { type: 'string', description: 'Signed link, once done; needs no token' },
+    // Listed, or the response serialiser drops it: only schema properties are sent.
     manifestUrl: { type: 'string', description: 'The signed manifest of the file, once done, where the service has a signing key (owner only)' },
     error: { type: 'string' },
   },
