@@ -340,6 +340,8 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
 function parseFormat(p: FormatParams): ExportFormat {
   const keys = EXPORT_FORMAT_DEFAULTS.columns;
   const columns = p.columns ? p.columns.split(',').map((c) => c.trim()).filter(Boolean) : keys;
+  // `columns=,,,` names none: a file without columns is a mistake, not a request.
+  if (columns.length === 0) throw new ExportError('AUDIT_ERR_INVALID_QUERY', `columns: name at least one column; known: ${keys.join(', ')}`);
   const unknown = columns.find((c) => !keys.includes(c as ExportColumnKey));
   if (unknown !== undefined) {
     throw new ExportError('AUDIT_ERR_INVALID_QUERY', `columns: unknown column ${JSON.stringify(unknown)}; known: ${keys.join(', ')}`);
