@@ -11,7 +11,7 @@ import { ChainKeeper, type IntegrityOptions } from './internal/chain-keeper.js';
 import { CollectorMetrics } from './internal/metrics.js';
 import { RetentionJob, type RetentionOptions } from './internal/retention.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
-import { SenderTokens } from './internal/sender-auth.js';
+import { actionRefusal, SenderTokens, type Sender, type SenderTokenEntry } from './internal/sender-auth.js';
 import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus, type PartialSuccess } from './internal/otlp-proto.js';
 
 export interface CollectorOptions {
@@ -27,8 +27,14 @@ export interface CollectorOptions {
   spoolMaxBytes?: number;
   /** Longest wait for one store write before the batch is spooled. Default: 5000 ms (OTLP clients time out at 10 s). */
   storeTimeoutMillis?: number;
-  /** `[token, service.name]` pairs; when given, senders must present a token and write only for its service. Default: none. */
-  senderTokens?: [string, string][];
+  /**
+   * `[token, service.name, actions?]` entries; when given, senders must present a token and
+   * write only for its service, and only the listed actions (exact, or `prefix.*`) when a
+   * list is given. Without a list a token may write any action but the reserved
+   * `audit_log.*` ones, which only `AUDIT_LOG_SERVICE_NAME` writes. Default: none (tokens
+   * off; the reservation then applies to the service.name a record declares).
+   */
+  senderTokens?: SenderTokenEntry[];
   /** Largest accepted request body in bytes. Default: 64 MiB. */
   bodyLimit?: number;
   /** Seconds a client is told to wait when the store is unavailable. Default: 5. */
@@ -139,20 +145,20 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
 
   // The token is checked before the body is read: an unknown sender does not get to make
   // the collector buffer and inflate 64 MiB.
-  const senderOf = new WeakMap<FastifyRequest, string>();
+  const senderOf = new WeakMap<FastifyRequest, Sender>();
   const checkSender = async (request: FastifyRequest) => {
     if (!senders) return;
-    const service = senders.serviceFor(request.headers.authorization);
-    if (!service) throw new CollectorError('AUDIT_ERR_SENDER_UNAUTHENTICATED');
-    senderOf.set(request, service);
+    const sender = senders.senderFor(request.headers.authorization);
+    if (!sender) throw new CollectorError('AUDIT_ERR_SENDER_UNAUTHENTICATED');
+    senderOf.set(request, sender);
   };
 
   app.post('/v1/logs', { onRequest: checkSender }, async (request, reply) => {
     const sender = senderOf.get(request);
     const protobuf = isProtobuf(request);
     const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
-    if (sender && records.some((r) => r.serviceName !== sender)) {
-      throw new CollectorError('AUDIT_ERR_SENDER_FORBIDDEN', `this sender token may write only for service.name ${JSON.stringify(sender)}`);
+    if (sender && records.some((r) => r.serviceName !== sender.service)) {
+      throw new CollectorError('AUDIT_ERR_SENDER_FORBIDDEN', `this sender token may write only for service.name ${JSON.stringify(sender.service)}`);
     }
     metrics.received += records.length;
     const accepted: AuditEvent[] = [];
@@ -160,6 +166,17 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     const receivedAt = new Date().toISOString();
     for (const record of records) {
       const candidate = fromLogRecord(record);
+      // Per record, not per batch: a sender's other events are not lost because one was
+      // not its to write, and the attempt stays visible in the dead letters.
+      const refusal =
+        typeof candidate.action === 'string'
+          ? actionRefusal(candidate.action, sender ?? { service: record.serviceName ?? '', authenticated: false })
+          : undefined;
+      if (refusal) {
+        metrics.reject('action_forbidden');
+        deadLetters.push({ id: `forbidden-${sha256(JSON.stringify(candidate))}`, receivedAt, reason: refusal, serviceName: record.serviceName, record: candidate });
+        continue;
+      }
       const result = validateAuditEvent(candidate);
       if (result.ok) accepted.push(result.event);
       else {

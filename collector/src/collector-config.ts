@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { intFromEnv, retentionDaysFromEnv, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
 import { INTEGRITY_DEFAULTS } from './internal/chain-keeper.js';
 import { COLLECTOR_DEFAULTS } from './build-collector.js';
-import { parseSenderTokens, readSenderTokensFile } from './internal/sender-auth.js';
+import { parseSenderTokens, readSenderTokensFile, type SenderTokenEntry } from './internal/sender-auth.js';
 
 export interface CollectorConfig {
   host: string;
@@ -11,8 +11,8 @@ export interface CollectorConfig {
   spoolDir: string;
   spoolMaxBytes: number;
   storeTimeoutMillis: number;
-  /** Empty: sender authentication is off. */
-  senderTokens: [string, string][];
+  /** `[token, service.name, actions?]`; empty: sender authentication is off. */
+  senderTokens: SenderTokenEntry[];
   store: StoreConfig;
   retention: RetentionConfig;
   /** Hash chain and signed digests; undefined when chaining is off. */
