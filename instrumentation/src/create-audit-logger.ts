@@ -12,7 +12,7 @@ import {
 } from '@otel-audit/contract';
 import { v7 as uuidv7 } from 'uuid';
 import { AuditError } from './errors.js';
-import { DeliveryProcessor, type DeliveryStats } from './internal/delivery-processor.js';
+import { DeliveryProcessor, type DeliveryFailureState, type DeliveryStats } from './internal/delivery-processor.js';
 import { MemoryQueue, type QueuedRecord } from './internal/delivery-queue.js';
 import { DiskSpool, SpoolLockedError, type FsyncPolicy } from '@otel-audit/spool';
 import { DEFAULT_REDACT, redact } from './internal/redact.js';
@@ -83,6 +83,13 @@ export interface AuditLoggerOptions {
    * `stats()` counts only `recorded`. Default: `own` (our exporter and delivery queue).
    */
   loggerProvider?: 'own' | 'global';
+  /**
+   * Called on every failed export to the collector (refused token, collector down,
+   * timeout) with an AUDIT_ERR_DELIVERY_FAILED error and the pending count; the records
+   * stay queued (or spooled) and are retried with backoff. Never called from `record()`;
+   * an exception it throws is ignored. Default: none (failures surface only from `flush()`).
+   */
+  onDeliveryError?: (error: AuditError, state: DeliveryFailureState) => void;
 }
 
 type Defaulted = 'compression' | 'maxQueueRecords' | 'maxQueueBytes' | 'maxBatchSize' | 'scheduledDelayMillis' | 'exportTimeoutMillis' | 'initialBackoffMillis' | 'maxBackoffMillis' | 'blockTimeoutMillis' | 'loggerProvider';
@@ -161,6 +168,7 @@ export function createAuditLogger(options: AuditLoggerOptions = {}): AuditLogger
       scheduledDelayMillis: o.scheduledDelayMillis,
       initialBackoffMillis: o.initialBackoffMillis,
       maxBackoffMillis: o.maxBackoffMillis,
+      onDeliveryError: o.onDeliveryError,
     });
     provider = new LoggerProvider({ resource, processors: [processor] });
     logger = provider.getLogger(SCOPE.name, SCOPE.version);

@@ -80,6 +80,44 @@ describe('delivery to a real collector (SQLite file, loopback ports)', () => {
     await audit.shutdown({ timeoutMillis: 100 }).catch(() => undefined);
   });
 
+  it('tells onDeliveryError of each refused export (wrong sender token), keeps the record, and delivers it once the collector accepts the token', async () => {
+    const token = 'hook-test-sender-token-0123456789';
+    const refusing = buildCollector({ store, senderTokens: [['another-token-of-at-least-16', 'someone-else']] });
+    await refusing.listen({ host: '127.0.0.1', port: 0 });
+    const port = (refusing.server.address() as { port: number }).port;
+    const told: { code: string; pending: number; consecutiveFailures: number }[] = [];
+    const audit = createAuditLogger({
+      serviceName: 'hooked',
+      endpoint: `http://127.0.0.1:${port}`,
+      headers: { authorization: `Bearer ${token}` },
+      initialBackoffMillis: 20,
+      maxBackoffMillis: 50,
+      scheduledDelayMillis: 10,
+      onDeliveryError: (err, state) => {
+        told.push({ code: err.code, ...state });
+        // A throwing hook must not stop delivery.
+        throw new Error('hook failure');
+      },
+    });
+    const id = audit.record({ action: 'auth.login', actor });
+    await expect(audit.flush()).rejects.toMatchObject({ code: 'AUDIT_ERR_DELIVERY_FAILED' });
+    expect(told[0]).toEqual({ code: 'AUDIT_ERR_DELIVERY_FAILED', pending: 1, consecutiveFailures: 1 });
+    expect(audit.stats()).toMatchObject({ recorded: 1, acknowledged: 0, pending: 1 });
+    await refusing.close();
+
+    const accepting = buildCollector({ store, senderTokens: [[token, 'hooked']] });
+    await accepting.listen({ host: '127.0.0.1', port });
+    try {
+      await audit.flush({ timeoutMillis: 15_000 });
+      expect(told.length).toBeGreaterThanOrEqual(1);
+      expect(told.map((t) => t.consecutiveFailures)).toEqual(told.map((_, i) => i + 1));
+      expect((await storedEvents(store)).map((e) => e.id)).toEqual([id]);
+    } finally {
+      await audit.shutdown();
+      await accepting.close();
+    }
+  });
+
   it('keeps a spooled record through SIGKILL of the app and delivers it exactly once after restart', async () => {
     const spool = join(dir, 'spool');
     const deadPort = await freePort();

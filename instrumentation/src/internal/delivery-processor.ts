@@ -30,6 +30,16 @@ export interface DeliveryProcessorOptions {
   scheduledDelayMillis: number;
   initialBackoffMillis: number;
   maxBackoffMillis: number;
+  /** Told of every failed export; whatever it throws is ignored. */
+  onDeliveryError?: ((error: AuditError, state: DeliveryFailureState) => void) | undefined;
+}
+
+/** What `onDeliveryError` is told beside the error. */
+export interface DeliveryFailureState {
+  /** Records waiting for acknowledgement (all kept, retried with backoff). */
+  pending: number;
+  /** Failed exports in a row, this one included: 1 starts a failure streak. */
+  consecutiveFailures: number;
 }
 
 interface Waiter {
@@ -163,6 +173,7 @@ export class DeliveryProcessor implements LogRecordProcessor {
         this.#stats.retried += batch.length;
         const err = this.#deliveryError(result.error ?? new Error('export failed'));
         for (const w of this.#waiters.splice(0)) w.reject(err);
+        this.#tell(err);
         await this.#backoff();
       }
     }
@@ -183,6 +194,14 @@ export class DeliveryProcessor implements LogRecordProcessor {
         resolve({ code: ExportResultCode.FAILED, error: error as Error });
       }
     });
+  }
+
+  #tell(err: AuditError): void {
+    try {
+      this.#o.onDeliveryError?.(err, { pending: this.#o.queue.length, consecutiveFailures: this.#failures });
+    } catch {
+      // A hook's own failure must not stop delivery: the records are still queued and retried.
+    }
   }
 
   #settle(): void {
