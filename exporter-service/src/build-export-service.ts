@@ -10,14 +10,13 @@ import { ExportError } from './errors.js';
 import { backgroundExports, type BackgroundExportOptions } from './internal/background-exports.js';
 import {
   EVENT_QUERY_SCHEMA,
-  decodeCursor,
-  encodeCursor,
   mayViewAllUsers,
   parseEventQuery,
   scopeLabel,
   type EventQueryParams,
   type ParsedEventQuery,
 } from './internal/event-query.js';
+import { EventCursorCodec, cursorKey, queryBinding } from './internal/event-cursor.js';
 import { EXPORT_FORMAT_DEFAULTS, csvStream, isValidTimeZone, writeXlsx, type ExportFormat } from './internal/export-writers.js';
 import { webViewer, type WebViewerOptions } from './internal/web-viewer.js';
 
@@ -38,6 +37,12 @@ export interface ExportServiceOptions {
   /** Largest JSON page. Default: 1000 (default page: 100). */
   maxPageSize?: number;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Signs the `/v1/events` page cursors (HMAC-SHA256, bound to the query); every replica
+   * needs the same one. Default: derived from `jobs.linkSecret` under its own label; without
+   * background exports, a random key per process (cursors then do not survive a restart).
+   */
+  cursorSecret?: string;
   /** Background exports (`POST /v1/exports`, signed download links). Default: off. */
   jobs?: BackgroundExportOptions;
   /** The web viewer at `/` (built assets, sign-in mode). Default: off. */
@@ -99,6 +104,7 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
   const authenticate = createAuthenticator(o.auth);
   const { store } = o;
   const limits = { defaultWindowMs: o.defaultWindowMs, maxRangeMs: o.maxRangeMs };
+  const cursors = new EventCursorCodec(cursorKey(o.cursorSecret ?? o.jobs?.linkSecret));
 
   app.register(swagger, {
     openapi: {
@@ -220,7 +226,8 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
       async (request) => {
         const { caller, parsed } = await authorize(request, 'desc');
         const limit = Math.min(Number(request.query.limit ?? 100) || 100, o.maxPageSize);
-        const q: EventQuery = { ...parsed.query, after: decodeCursor(request.query.cursor), limit };
+        const binding = queryBinding(parsed, request.query);
+        const q: EventQuery = { ...parsed.query, after: cursors.decode(request.query.cursor, binding, parsed.query), limit };
         const events: AuditEvent[] = [];
         try {
           for await (const e of store.query(q)) events.push(e);
@@ -230,7 +237,7 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
         }
         const last = events.at(-1);
         recordLook(request, caller, parsed, 'audit_log.search', { rows: events.length });
-        return { events, nextCursor: events.length === limit && last ? encodeCursor({ time: last.time, id: last.id }) : null };
+        return { events, nextCursor: events.length === limit && last ? cursors.encode({ time: last.time, id: last.id }, binding) : null };
       },
     );
 

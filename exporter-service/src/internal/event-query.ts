@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { AUDIT_CATEGORIES, AUDIT_OUTCOMES } from '@otel-audit/contract';
-import type { EventCursor, EventFilter, EventQuery } from '@otel-audit/store';
+import type { EventFilter, EventQuery } from '@otel-audit/store';
 import type { Caller } from '../auth.js';
 import { ExportError } from '../errors.js';
 
@@ -175,22 +175,6 @@ export function parseEventQuery(caller: Caller, p: EventQueryParams, limits: Que
 
 function stripUndefined(f: EventFilter): EventFilter {
   return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as EventFilter;
-}
-
-/** Opaque to clients: where a page ended, base64url JSON. */
-export function encodeCursor(c: EventCursor): string {
-  return Buffer.from(JSON.stringify([c.time, c.id])).toString('base64url');
-}
-
-export function decodeCursor(raw: string | undefined): EventCursor | undefined {
-  if (!raw) return undefined;
-  try {
-    const [time, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown[];
-    if (typeof time === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(time))) return { time, id };
-  } catch {
-    // Falls through to the error below.
-  }
-  throw invalid('cursor is not one this service issued');
 }
 
 /** For file names: the scope and range, in characters every file system accepts. */
