@@ -198,7 +198,11 @@ export const AUDIT_ACTIONS = {
   // Who read or took away the log is itself audit-worthy; neither page lists it as an
   // activity, hence no source.
   'audit_log.search': { category: 'search', message: 'Audit log searched', source: [] },
-  'audit_log.export': { category: 'data', message: 'Audit log exported', source: [] },
+  // An export is recorded twice: when it starts, before the first byte leaves (who, scope,
+  // filters, format), and when it ends (rows and bytes sent; completed, aborted or failed),
+  // so a download the client breaks off part-way is accounted for too.
+  'audit_log.export': { category: 'data', message: 'Audit log export started', source: [] },
+  'audit_log.export.end': { category: 'data', message: 'Audit log export ended', source: [] },
 } as const satisfies Record<string, ActionDefinition>;
 
 export type KnownAuditAction = keyof typeof AUDIT_ACTIONS;

@@ -100,6 +100,7 @@ const REQUIRED: readonly KnownAuditAction[] = [
   // otel-audit's own looks at the log
   'audit_log.search',
   'audit_log.export',
+  'audit_log.export.end',
 ];
 
 describe('action catalogue', () => {
