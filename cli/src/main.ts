@@ -6,6 +6,7 @@ import {
   buildExportService,
   exportServiceConfigFromEnv,
   loadOrCreateDevSecret,
+  maxTokenTtlMsFromEnv,
   signToken,
 } from '@otel-audit/exporter-service';
 import { createAuditLogger } from '@otel-audit/instrumentation';
@@ -201,6 +202,8 @@ async function token(args: string[]): Promise<void> {
     permissions: values.permission ?? [],
     superAdmin: values['super-admin'] ?? false,
     ...(values.ttl ? { expiresIn: values.ttl } : {}),
+    // The service's own limit: a longer token would be refused at its first use.
+    maxTtlMs: maxTokenTtlMsFromEnv(),
   });
   process.stdout.write(`${jwt}\n`);
 }

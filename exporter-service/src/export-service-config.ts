@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { intFromEnv, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
-import { DEFAULT_CLAIMS, loadOrCreateDevSecret, type AuthOptions, type ClaimNames } from './auth.js';
+import { AUTH_DEFAULTS, DEFAULT_CLAIMS, loadOrCreateDevSecret, type AuthOptions, type ClaimNames } from './auth.js';
 import { EXPORT_SERVICE_DEFAULTS } from './build-export-service.js';
 import { WEB_VIEWER_DEFAULTS, type ViewerSignIn } from './internal/web-viewer.js';
 
@@ -25,7 +25,8 @@ export interface ExportServiceConfig {
 /**
  * Reads and validates the export service's environment: `AUDIT_EXPORT_HOST` (default
  * 127.0.0.1), `AUDIT_EXPORT_PORT` (8080), `AUDIT_JWT_SECRET` or `AUDIT_JWKS_URL` (neither:
- * the development secret under `AUDIT_DATA_DIR`), `AUDIT_JWT_ISSUER`, `AUDIT_JWT_AUDIENCE`,
+ * the development secret under `AUDIT_DATA_DIR`), `AUDIT_JWT_ISSUER`, `AUDIT_JWT_AUDIENCE` (both
+ * required with `AUDIT_JWKS_URL`), `AUDIT_JWT_MAX_TTL_HOURS` (24),
  * `AUDIT_EXPORT_ROW_CAP` (100 000), `AUDIT_EXPORT_DEFAULT_WINDOW_DAYS` (30),
  * `AUDIT_EXPORT_MAX_RANGE_DAYS` (366), `AUDIT_EXPORT_DIR` (`AUDIT_DATA_DIR/exports`),
  * `AUDIT_EXPORT_LINK_SECRET` (else a development secret under the data dir),
@@ -42,6 +43,11 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
       new URL(jwksUrl);
     } catch {
       throw new Error(`AUDIT_JWKS_URL is not a URL: ${JSON.stringify(jwksUrl)}`);
+    }
+    const missing = ['AUDIT_JWT_ISSUER', 'AUDIT_JWT_AUDIENCE'].filter((name) => !env[name]?.trim());
+    if (missing.length > 0) {
+      // The provider's keys sign tokens for its other applications too: iss and aud are what keep those out.
+      throw new Error(`AUDIT_JWKS_URL needs ${missing.join(' and ')} (the issuer and the audience tokens for this service carry)`);
     }
   }
   let secret = env.AUDIT_JWT_SECRET || undefined;
@@ -73,6 +79,7 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
       issuer: env.AUDIT_JWT_ISSUER || undefined,
       audience: env.AUDIT_JWT_AUDIENCE || undefined,
       claims: claimNamesFromEnv(env.AUDIT_JWT_CLAIMS),
+      maxTokenTtlMs: maxTokenTtlMsFromEnv(env),
     },
     jobs: {
       dir: env.AUDIT_EXPORT_DIR?.trim() || join(store.dataDir, 'exports'),
@@ -87,6 +94,11 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
     devSecret,
     store,
   };
+}
+
+/** `AUDIT_JWT_MAX_TTL_HOURS` (default 24, 1–720): the longest token lifetime accepted, and `otel-audit token --ttl` may ask for. */
+export function maxTokenTtlMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return intFromEnv(env, 'AUDIT_JWT_MAX_TTL_HOURS', AUTH_DEFAULTS.maxTokenTtlMs / 3_600_000, 1, 720) * 3_600_000;
 }
 
 /** `AUDIT_JWT_CLAIMS=sub=uid,workspaces=groups`: claim names of an identity provider that uses others. */

@@ -67,4 +67,31 @@ describe('tokens from an identity provider (JWKS over a real loopback server)', 
   it('fails fast on a malformed AUDIT_JWT_CLAIMS', () => {
     expect(() => exportServiceConfigFromEnv({ AUDIT_DATA_DIR: dir, AUDIT_JWT_CLAIMS: 'user=uid' })).toThrow(/AUDIT_JWT_CLAIMS: "user=uid"/);
   });
+
+  it('refuses a provider token without exp or living past AUDIT_JWT_MAX_TTL_HOURS', async () => {
+    const config = exportServiceConfigFromEnv({
+      AUDIT_DATA_DIR: dir,
+      AUDIT_JWKS_URL: jwksUrl,
+      AUDIT_JWT_ISSUER: 'https://idp.example',
+      AUDIT_JWT_AUDIENCE: 'otel-audit',
+      AUDIT_JWT_MAX_TTL_HOURS: '2',
+    });
+    const app = buildExportService({ store, auth: config.auth });
+    const token = (lifetime?: string) => {
+      const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject('emp-7').setIssuer('https://idp.example').setAudience('otel-audit').setIssuedAt();
+      return (lifetime ? jwt.setExpirationTime(lifetime) : jwt).sign(key);
+    };
+    const me = async (jwt: string) => app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${jwt}` } });
+    try {
+      expect((await me(await token('2h'))).statusCode).toBe(200);
+      const never = await me(await token());
+      expect(never.statusCode).toBe(401);
+      expect(never.json().error.message).toMatch(/no expiry/);
+      const long = await me(await token('3h'));
+      expect(long.statusCode).toBe(401);
+      expect(long.json().error.message).toMatch(/longer than the 2-hour maximum/);
+    } finally {
+      await app.close();
+    }
+  });
 });
