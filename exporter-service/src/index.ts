@@ -12,3 +12,4 @@ export { WEB_VIEWER_DEFAULTS, VIEWER_CSP } from './internal/web-viewer.js';
 export type { WebViewerOptions, ViewerSignIn } from './internal/web-viewer.js';
 export { DirectoryFileStorage } from './internal/export-files.js';
 export type { ExportFileStorage } from './internal/export-files.js';
+export { neutralizeFormulas, restoreFormulas } from './neutralize-formulas.js';

@@ -1,15 +1,14 @@
-import { execFile } from 'node:child_process';
-import { accessSync, constants, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter as PATH_DELIMITER, join } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { finished, pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@otel-audit/contract';
+import { convertWithLibreOffice, libreOfficeNote, skipLibreOffice } from '../../test/support/libreoffice.js';
 import {
   csvStream,
   EXCEL_MAX_HYPERLINKS_PER_SHEET,
@@ -112,12 +111,17 @@ describe('CSV', () => {
         [`'=HYPERLINK("x")`, `'+1`, `'-2`],
       ],
       [
-        { actor: { id: 'u-4', name: '@SUM(A1)', type: 'user' }, resource: { type: 'doc', name: '\tleading tab' }, message: '\nleading newline' },
-        [`'@SUM(A1)`, `'\tleading tab`, `'\nleading newline`],
+        { actor: { id: 'u-4', name: '@SUM(A1)', type: 'user' }, resource: { type: 'doc', name: '\t=leading tab' }, message: '\n-leading newline' },
+        [`'@SUM(A1)`, `\t'=leading tab`, `\n'-leading newline`],
       ],
       [
         { actor: { id: 'u-5', name: '\rleading CR', type: 'user' }, resource: { type: 'doc', id: 'a;b' }, reason: 'why, "because"' },
-        [`'\rleading CR`, 'a;b', 'why, "because"'],
+        ['\rleading CR', 'a;b', 'why, "because"'],
+      ],
+      [
+        // A trigger after any character a spreadsheet may split on (neutralize-formulas.ts).
+        { actor: { id: 'u-6', name: 'x;=1+1;y', type: 'user' }, resource: { type: 'doc', name: 'x,＝1+1' }, message: "'already" },
+        [`x;'=1+1;y`, `x,'＝1+1`, `''already`],
       ],
     ];
     const events = cases.map(([over], i) => event(i, over));
@@ -149,7 +153,8 @@ describe('CSV', () => {
   it('uses ; as the delimiter when asked', async () => {
     const e = event(1, { actor: { id: 'u-1', name: 'Doe; Jane, Jr.', type: 'user' } });
     const csv = await csvOf([e], { delimiter: ';', columns: ['date', 'user', 'eventId'] });
-    expect(csv.split('\n')[0]).toBe('Date (UTC);User;Event ID');
+    // Every non-empty cell is quoted, so a reader using the file's delimiter cannot split one.
+    expect(csv.split('\n')[0]).toBe('"Date (UTC)";"User";"Event ID"');
     expect(parseCsv(csv, ';')).toEqual([
       ['Date (UTC)', 'User', 'Event ID'],
       ['2026-11-22T03:04:05.678Z', 'Doe; Jane, Jr.', eventId(1)],
@@ -161,13 +166,13 @@ describe('CSV', () => {
     const without = await csvOf([event(1)]);
     expect(withBom.charCodeAt(0)).toBe(0xfeff);
     expect(withBom.slice(1)).toBe(without);
-    expect(without.startsWith('Date (UTC),')).toBe(true);
+    expect(without.startsWith('"Date (UTC)",')).toBe(true);
     // And the bytes on the wire are EF BB BF.
     expect([...Buffer.from(withBom, 'utf8').subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
   });
 
   it('writes the header alone when there are no events', async () => {
-    expect(await csvOf([], { bom: true })).toBe(`\ufeff${ALL_HEADERS.join(',')}\n`);
+    expect(await csvOf([], { bom: true })).toBe(`\ufeff${ALL_HEADERS.map((h) => `"${h}"`).join(',')}\n`);
   });
 
   it('formats the date in the zone asked for, as ISO 8601 with its offset or as on the CyberPass page', async () => {
@@ -466,26 +471,9 @@ describe('XLSX', () => {
   });
 });
 
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(PATH_DELIMITER)) {
-    if (!dir) continue;
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const office = onPath('soffice') ?? onPath('libreoffice');
-const hasLibreOffice = office !== undefined;
-
 describe('XLSX read by LibreOffice', () => {
-  it.skipIf(!hasLibreOffice)(
-    `converts to CSV with the same rows${hasLibreOffice ? '' : ' (skipped: neither libreoffice nor soffice is on the PATH)'}`,
+  it.skipIf(skipLibreOffice)(
+    `converts to CSV with the same rows${libreOfficeNote}`,
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'otel-audit-soffice-'));
       try {
@@ -497,13 +485,8 @@ describe('XLSX read by LibreOffice', () => {
         const out = createWriteStream(file);
         await writeXlsx(from(events), out, xlsxFormat({ maxRowsPerSheet: 100 }));
         await finished(out);
-        // Its own profile: a desktop LibreOffice already running would otherwise take the job.
-        await promisify(execFile)(
-          office!,
-          [`-env:UserInstallation=file://${join(dir, 'profile')}`, '--headless', '--convert-to', 'csv', '--outdir', dir, file],
-          { timeout: 120_000 },
-        );
-        const rows = parseCsv(readFileSync(join(dir, 'audit.csv'), 'utf8'));
+        const [csv] = await convertWithLibreOffice([file], 'csv', dir);
+        const rows = parseCsv(readFileSync(csv!, 'utf8'));
         expect(rows).toHaveLength(events.length + 1);
         expect(rows[0]).toEqual(ALL_HEADERS);
         expect(rows[1]![0]).toBe('2026-11-22 03:04:05.678');

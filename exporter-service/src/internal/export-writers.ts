@@ -3,7 +3,7 @@ import { pipeline, Readable, type Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import { EXPORT_COLUMNS, type AuditEvent, type ExportColumnKey } from '@otel-audit/contract';
-import { neutralizeFormula } from './csv-safety.js';
+import { neutralizeFormulas } from '../neutralize-formulas.js';
 
 export interface ExportFormat {
   /** Column keys in order; default: all EXPORT_COLUMNS keys in their order. */
@@ -159,7 +159,8 @@ function dateText(format: ExportFormat): (time: string) => string {
 
 /**
  * A Readable of CSV text (csv-stringify, RFC 4180, CRLF not required), header first; each
- * cell through neutralizeFormula (csv-safety.ts). Back-pressure: it pulls from `events`
+ * cell through neutralizeFormulas (neutralize-formulas.ts) and quoted, so that a reader
+ * using the file's own delimiter cannot split a value. Back-pressure: it pulls from `events`
  * only as the consumer reads. Errors in `events` destroy the stream with that error;
  * destroying the stream ends the iteration of `events` (its `return()` runs).
  */
@@ -171,15 +172,17 @@ export function csvStream(events: AsyncIterable<AuditEvent>, format: CsvFormat):
   const date = dateText(format);
   async function* rows() {
     for await (const event of events) {
-      yield columns.map((c) => neutralizeFormula(c.key === 'date' ? date(event.time) : c.value(event)));
+      yield columns.map((c) => neutralizeFormulas(c.key === 'date' ? date(event.time) : c.value(event)));
     }
   }
   // One event of read-ahead: the stringifier's own buffer (16 KiB) is the only slack.
   const source = Readable.from(rows(), { objectMode: true, highWaterMark: 1 });
   const csv = stringify({
     header: true,
-    columns: headerRow(format).map(neutralizeFormula),
+    columns: headerRow(format).map(neutralizeFormulas),
     delimiter: format.delimiter,
+    // Every non-empty cell, header included; an empty cell has nothing to protect.
+    quoted: true,
     bom: format.bom,
   });
   // pipeline() destroys `csv` with the source's error and the source when `csv` is
