@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { fromLogRecord, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
 import { DiskSpool } from '@otel-audit/spool';
@@ -51,6 +52,36 @@ export interface CollectorOptions {
    * Default: none (no chain, no digests).
    */
   integrity?: IntegrityOptions;
+  /**
+   * Largest stored JSON of one refused record in the dead-letter store; a larger record is
+   * kept as `{ truncated: true, originalBytes, head }`. Default: 16 KiB.
+   */
+  deadLetterMaxBytes?: number;
+  /**
+   * Longest time to receive a whole request, headers and body; past it the connection gets
+   * 408 and is closed. Default: 30 000 ms (OTLP clients give up after 10 s anyway).
+   */
+  requestTimeoutMillis?: number;
+  /** Longest time to receive the request headers; at most `requestTimeoutMillis`. Default: 10 000 ms. */
+  headersTimeoutMillis?: number;
+  /**
+   * A socket with no traffic for this long is closed, also while a request is handled.
+   * Default: 120 000 ms, above any handler's wait at the default store timeout.
+   */
+  connectionTimeoutMillis?: number;
+  /**
+   * An idle keep-alive connection is closed after this long. Default: 72 000 ms (Fastify's,
+   * above the 60 s idle timeout of common load balancers, so they never reuse a connection
+   * the collector is closing).
+   */
+  keepAliveTimeoutMillis?: number;
+  /**
+   * Requests per minute to /v1/logs per sender (the token's service.name with tokens on,
+   * else the client address); past it, 429 + Retry-After. 0: no limit. Default: 12 000
+   * (200/s: an OTLP SDK sends one batch at a time, so this is some 200 busy replicas
+   * sharing a token, and ten times the soak test's four senders from one address).
+   */
+  rateLimitPerMinute?: number;
   /** Fastify logger option. Default: false (silent), the CLI turns it on. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -60,17 +91,40 @@ export const COLLECTOR_DEFAULTS = {
   retryAfterSeconds: 5,
   spoolMaxBytes: 1024 * 1024 * 1024,
   storeTimeoutMillis: 5000,
+  deadLetterMaxBytes: 16 * 1024,
+  requestTimeoutMillis: 30_000,
+  headersTimeoutMillis: 10_000,
+  connectionTimeoutMillis: 120_000,
+  keepAliveTimeoutMillis: 72_000,
+  rateLimitPerMinute: 12_000,
 } as const;
 
 // google.rpc.Code values used in OTLP error bodies.
-const RPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 503: 14 };
+const RPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 429: 8, 503: 14 };
 const REJECTION_SAMPLE = 5;
 const PROTOBUF = 'application/x-protobuf';
 
 /** The OTLP/HTTP receiver as a Fastify instance; `listen` is the caller's business. */
 export function buildCollector(opts: CollectorOptions): FastifyInstance {
   const o = { ...COLLECTOR_DEFAULTS, ...opts };
-  const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit });
+  const D = COLLECTOR_DEFAULTS;
+  const requestTimeout = opts.requestTimeoutMillis ?? D.requestTimeoutMillis;
+  const headersTimeout = opts.headersTimeoutMillis ?? D.headersTimeoutMillis;
+  const rateLimitPerMinute = opts.rateLimitPerMinute ?? D.rateLimitPerMinute;
+  const app = Fastify({
+    logger: o.logger ?? false,
+    bodyLimit: o.bodyLimit,
+    requestTimeout,
+    connectionTimeout: opts.connectionTimeoutMillis ?? D.connectionTimeoutMillis,
+    keepAliveTimeout: opts.keepAliveTimeoutMillis ?? D.keepAliveTimeoutMillis,
+    http: {
+      requestTimeout,
+      headersTimeout,
+      // Node enforces both timeouts on this sweep (30 s by default), which would let a slow
+      // sender overstay them by that much.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(requestTimeout, headersTimeout) / 4))),
+    },
+  });
   const { store } = o;
   const spool = o.spoolDir
     ? new DiskSpool<SpoolEntry>({
@@ -94,7 +148,11 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     itemRetries: 2,
     replayBatchSize: 500,
     maxBackoffMillis: 30_000,
+    deadLetterMaxBytes: opts.deadLetterMaxBytes ?? D.deadLetterMaxBytes,
     chain,
+  });
+  app.server.on('clientError', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.timedOutRequests += 1;
   });
   // The record of a deletion takes the same path as a sender's events: spooled if the store is down.
   const retention =
@@ -153,55 +211,80 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     senderOf.set(request, sender);
   };
 
-  app.post('/v1/logs', { onRequest: checkSender }, async (request, reply) => {
-    const sender = senderOf.get(request);
-    const protobuf = isProtobuf(request);
-    const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
-    if (sender && records.some((r) => r.serviceName !== sender.service)) {
-      throw new CollectorError('AUDIT_ERR_SENDER_FORBIDDEN', `this sender token may write only for service.name ${JSON.stringify(sender.service)}`);
-    }
-    metrics.received += records.length;
-    const accepted: AuditEvent[] = [];
-    const deadLetters: RejectedRecord[] = [];
-    const receivedAt = new Date().toISOString();
-    for (const record of records) {
-      const candidate = fromLogRecord(record);
-      // Per record, not per batch: a sender's other events are not lost because one was
-      // not its to write, and the attempt stays visible in the dead letters.
-      const refusal =
-        typeof candidate.action === 'string'
-          ? actionRefusal(candidate.action, sender ?? { service: record.serviceName ?? '', authenticated: false })
-          : undefined;
-      if (refusal) {
-        metrics.reject('action_forbidden');
-        deadLetters.push({ id: `forbidden-${sha256(JSON.stringify(candidate))}`, receivedAt, reason: refusal, serviceName: record.serviceName, record: candidate });
-        continue;
+  // Per route (global: false): health and metrics stay answerable to probes whatever a sender does.
+  const limited = rateLimitPerMinute > 0;
+  if (limited) {
+    void app.register(rateLimit, {
+      global: false,
+      // The LRU of counters is bounded, so a flood of addresses cannot grow it without end.
+      cache: 10_000,
+      keyGenerator: (request) => {
+        const sender = senderOf.get(request);
+        return sender ? `service:${sender.service}` : `address:${request.ip}`;
+      },
+      onExceeded: () => {
+        metrics.rateLimitedRequests += 1;
+      },
+      errorResponseBuilder: (_request, context) =>
+        new CollectorError(
+          'AUDIT_ERR_RATE_LIMITED',
+          `this sender sent more than ${context.max} requests in a minute; retry after ${Math.ceil(context.ttl / 1000)} s`,
+        ),
+    });
+  }
+
+  // In a child context: it loads after the rate-limit plugin, whose route hook it must get.
+  void app.register(async (scope) => {
+    scope.post('/v1/logs', { onRequest: checkSender, ...(limited ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}) }, async (request, reply) => {
+      const sender = senderOf.get(request);
+      const protobuf = isProtobuf(request);
+      const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
+      if (sender && records.some((r) => r.serviceName !== sender.service)) {
+        throw new CollectorError('AUDIT_ERR_SENDER_FORBIDDEN', `this sender token may write only for service.name ${JSON.stringify(sender.service)}`);
       }
-      const result = validateAuditEvent(candidate);
-      if (result.ok) accepted.push(result.event);
-      else {
-        const reason = result.problems.join(', ');
-        metrics.reject('contract');
-        deadLetters.push({ id: `contract-${sha256(JSON.stringify(candidate))}`, receivedAt, reason, serviceName: record.serviceName, record: candidate });
+      metrics.received += records.length;
+      const accepted: AuditEvent[] = [];
+      const deadLetters: RejectedRecord[] = [];
+      const receivedAt = new Date().toISOString();
+      for (const record of records) {
+        const candidate = fromLogRecord(record);
+        // Per record, not per batch: a sender's other events are not lost because one was
+        // not its to write, and the attempt stays visible in the dead letters.
+        const refusal =
+          typeof candidate.action === 'string'
+            ? actionRefusal(candidate.action, sender ?? { service: record.serviceName ?? '', authenticated: false })
+            : undefined;
+        if (refusal) {
+          metrics.reject('action_forbidden');
+          deadLetters.push({ id: `forbidden-${sha256(JSON.stringify(candidate))}`, receivedAt, reason: refusal, serviceName: record.serviceName, record: candidate });
+          continue;
+        }
+        const result = validateAuditEvent(candidate);
+        if (result.ok) accepted.push(result.event);
+        else {
+          const reason = result.problems.join(', ');
+          metrics.reject('contract');
+          deadLetters.push({ id: `contract-${sha256(JSON.stringify(candidate))}`, receivedAt, reason, serviceName: record.serviceName, record: candidate });
+        }
       }
-    }
-    // Resolves once every accepted record is in the store or fsynced in the spool, and
-    // every refused one is in the dead-letter store (or the spool); 503 otherwise.
-    await ingestor.ingest(accepted, deadLetters);
-    const rejected = deadLetters.length;
-    const problems = deadLetters.slice(0, REJECTION_SAMPLE).map((d) => d.reason);
-    request.log.info({ received: records.length, accepted: records.length - rejected, rejected }, 'logs batch');
-    // OTLP/HTTP: the response uses the request's encoding.
-    const partialSuccess: PartialSuccess | undefined =
-      rejected === 0 ? undefined : { rejectedLogRecords: rejected, errorMessage: problems.join('; ') };
-    if (protobuf) {
-      reply.header('content-type', PROTOBUF);
-      return encodeExportLogsResponse(partialSuccess);
-    }
-    reply.header('content-type', 'application/json');
-    if (!partialSuccess) return {};
-    // The JSON mapping writes int64 as a decimal string.
-    return { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: partialSuccess.errorMessage } };
+      // Resolves once every accepted record is in the store or fsynced in the spool, and
+      // every refused one is in the dead-letter store (or the spool); 503 otherwise.
+      await ingestor.ingest(accepted, deadLetters);
+      const rejected = deadLetters.length;
+      const problems = deadLetters.slice(0, REJECTION_SAMPLE).map((d) => d.reason);
+      request.log.info({ received: records.length, accepted: records.length - rejected, rejected }, 'logs batch');
+      // OTLP/HTTP: the response uses the request's encoding.
+      const partialSuccess: PartialSuccess | undefined =
+        rejected === 0 ? undefined : { rejectedLogRecords: rejected, errorMessage: problems.join('; ') };
+      if (protobuf) {
+        reply.header('content-type', PROTOBUF);
+        return encodeExportLogsResponse(partialSuccess);
+      }
+      reply.header('content-type', 'application/json');
+      if (!partialSuccess) return {};
+      // The JSON mapping writes int64 as a decimal string.
+      return { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: partialSuccess.errorMessage } };
+    });
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {

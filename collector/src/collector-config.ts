@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { intFromEnv, retentionDaysFromEnv, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
 import { INTEGRITY_DEFAULTS } from './internal/chain-keeper.js';
-import { COLLECTOR_DEFAULTS } from './build-collector.js';
+import { COLLECTOR_DEFAULTS, type CollectorOptions } from './build-collector.js';
 import { parseSenderTokens, readSenderTokensFile, type SenderTokenEntry } from './internal/sender-auth.js';
 
 export interface CollectorConfig {
@@ -11,6 +11,13 @@ export interface CollectorConfig {
   spoolDir: string;
   spoolMaxBytes: number;
   storeTimeoutMillis: number;
+  deadLetterMaxBytes: number;
+  requestTimeoutMillis: number;
+  headersTimeoutMillis: number;
+  connectionTimeoutMillis: number;
+  keepAliveTimeoutMillis: number;
+  /** Requests per minute per sender; 0: no limit. */
+  rateLimitPerMinute: number;
   /** `[token, service.name, actions?]`; empty: sender authentication is off. */
   senderTokens: SenderTokenEntry[];
   store: StoreConfig;
@@ -43,7 +50,12 @@ export interface RetentionConfig {
  * (365; 0 keeps everything), `AUDIT_RETENTION_ELASTICSEARCH_USERNAME` /
  * `_PASSWORD` (both or neither), `AUDIT_CHAIN` (true / false; default: true when a signing
  * key is set), `AUDIT_SIGNING_KEY_FILE` / `AUDIT_SIGNING_KEY` (Ed25519 PEM),
- * `AUDIT_DIGEST_INTERVAL_MS` (60000), `AUDIT_DIGEST_EVENTS` (10000), plus the store's.
+ * `AUDIT_DIGEST_INTERVAL_MS` (60000), `AUDIT_DIGEST_EVENTS` (10000),
+ * `AUDIT_COLLECTOR_DEAD_LETTER_MAX_BYTES` (16384), `AUDIT_COLLECTOR_REQUEST_TIMEOUT_MS` (30000),
+ * `AUDIT_COLLECTOR_HEADERS_TIMEOUT_MS` (10000, at most the request timeout),
+ * `AUDIT_COLLECTOR_CONNECTION_TIMEOUT_MS` (120000), `AUDIT_COLLECTOR_KEEP_ALIVE_TIMEOUT_MS`
+ * (72000), `AUDIT_COLLECTOR_RATE_LIMIT` (requests per minute per sender, 12000; 0: off),
+ * plus the store's. COLLECTOR_DEFAULTS holds the defaults.
  */
 export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
   const store = storeConfigFromEnv(env);
@@ -56,6 +68,15 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
       ? readSenderTokensFile(env.AUDIT_COLLECTOR_TOKENS_FILE.trim())
       : [];
   const spoolDir = env.AUDIT_COLLECTOR_SPOOL_DIR?.trim() || join(store.dataDir, 'collector-spool');
+  const D = COLLECTOR_DEFAULTS;
+  const requestTimeoutMillis = intFromEnv(env, 'AUDIT_COLLECTOR_REQUEST_TIMEOUT_MS', D.requestTimeoutMillis, 1000, 3_600_000);
+  const headersTimeoutMillis = intFromEnv(env, 'AUDIT_COLLECTOR_HEADERS_TIMEOUT_MS', D.headersTimeoutMillis, 1000, 3_600_000);
+  // Node refuses to start a server whose headers may take longer than the whole request.
+  if (headersTimeoutMillis > requestTimeoutMillis) {
+    throw new Error(
+      `AUDIT_COLLECTOR_HEADERS_TIMEOUT_MS (${headersTimeoutMillis}) must not exceed AUDIT_COLLECTOR_REQUEST_TIMEOUT_MS (${requestTimeoutMillis})`,
+    );
+  }
   return {
     host: env.AUDIT_COLLECTOR_HOST?.trim() || '127.0.0.1',
     port: intFromEnv(env, 'AUDIT_COLLECTOR_PORT', 4318, 0, 65535),
@@ -63,10 +84,37 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
     spoolDir,
     spoolMaxBytes: intFromEnv(env, 'AUDIT_COLLECTOR_SPOOL_MAX_BYTES', COLLECTOR_DEFAULTS.spoolMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
     storeTimeoutMillis: intFromEnv(env, 'AUDIT_COLLECTOR_STORE_TIMEOUT_MS', COLLECTOR_DEFAULTS.storeTimeoutMillis, 100, 60_000),
+    deadLetterMaxBytes: intFromEnv(env, 'AUDIT_COLLECTOR_DEAD_LETTER_MAX_BYTES', D.deadLetterMaxBytes, 1024, 16 * 1024 * 1024),
+    requestTimeoutMillis,
+    headersTimeoutMillis,
+    connectionTimeoutMillis: intFromEnv(env, 'AUDIT_COLLECTOR_CONNECTION_TIMEOUT_MS', D.connectionTimeoutMillis, 1000, 3_600_000),
+    keepAliveTimeoutMillis: intFromEnv(env, 'AUDIT_COLLECTOR_KEEP_ALIVE_TIMEOUT_MS', D.keepAliveTimeoutMillis, 1000, 3_600_000),
+    rateLimitPerMinute: intFromEnv(env, 'AUDIT_COLLECTOR_RATE_LIMIT', D.rateLimitPerMinute, 0, 1_000_000_000),
     senderTokens,
     store,
     retention: retentionConfigFromEnv(env),
     integrity: integrityConfigFromEnv(env, spoolDir),
+  };
+}
+
+/**
+ * The buildCollector options a config sets, so a setting added here reaches the collector
+ * without the caller listing it: `buildCollector({ store, ...collectorOptionsFromConfig(config) })`.
+ */
+export function collectorOptionsFromConfig(config: CollectorConfig): Omit<CollectorOptions, 'store' | 'retention' | 'logger'> {
+  return {
+    bodyLimit: config.bodyLimit,
+    spoolDir: config.spoolDir,
+    spoolMaxBytes: config.spoolMaxBytes,
+    storeTimeoutMillis: config.storeTimeoutMillis,
+    senderTokens: config.senderTokens,
+    deadLetterMaxBytes: config.deadLetterMaxBytes,
+    requestTimeoutMillis: config.requestTimeoutMillis,
+    headersTimeoutMillis: config.headersTimeoutMillis,
+    connectionTimeoutMillis: config.connectionTimeoutMillis,
+    keepAliveTimeoutMillis: config.keepAliveTimeoutMillis,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    ...(config.integrity ? { integrity: config.integrity } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ export const COLLECTOR_ERRORS = {
   AUDIT_ERR_SPOOL_WRITE_FAILED: { status: 503, message: 'the audit store is unavailable and the spool cannot write; retry later' },
   AUDIT_ERR_SENDER_UNAUTHENTICATED: { status: 401, message: 'a valid sender token is required' },
   AUDIT_ERR_SENDER_FORBIDDEN: { status: 403, message: 'this sender token may not write for that service.name' },
+  AUDIT_ERR_RATE_LIMITED: { status: 429, message: 'this sender sent too many requests; retry later' },
 } as const;
 export type CollectorErrorCode = keyof typeof COLLECTOR_ERRORS;
 

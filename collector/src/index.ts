@@ -1,6 +1,6 @@
 export { buildCollector, COLLECTOR_DEFAULTS } from './build-collector.js';
 export type { CollectorOptions } from './build-collector.js';
-export { collectorConfigFromEnv } from './collector-config.js';
+export { collectorConfigFromEnv, collectorOptionsFromConfig } from './collector-config.js';
 export type { CollectorConfig } from './collector-config.js';
 export { CollectorError, COLLECTOR_ERRORS } from './errors.js';
 export type { CollectorErrorCode } from './errors.js';

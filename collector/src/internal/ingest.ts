@@ -3,6 +3,7 @@ import type { AuditEvent } from '@otel-audit/contract';
 import { SpoolWriteError, type DiskSpool } from '@otel-audit/spool';
 import type { AuditStore, HashChain, RejectedRecord } from '@otel-audit/store';
 import { CollectorError } from '../errors.js';
+import { boundedDeadLetter } from './dead-letter.js';
 import type { CollectorMetrics } from './metrics.js';
 
 /** One line of the collector's spool: an event for the store, or a dead letter. */
@@ -20,6 +21,8 @@ export interface IngestOptions {
   itemRetries: number;
   replayBatchSize: number;
   maxBackoffMillis: number;
+  /** Largest stored JSON of one refused record; larger ones are kept truncated, with their size. */
+  deadLetterMaxBytes: number;
   /**
    * Tamper evidence: the chain every stored event joins, once its head is recovered from
    * the store. Until then writes wait (up to the store timeout, then the spool), so no
@@ -58,11 +61,12 @@ export class Ingestor {
       toSpool.push(...leftover.map((event) => ({ event })));
     }
     if (rejected.length > 0) {
+      const letters = rejected.map((r) => boundedDeadLetter(r, this.#o.deadLetterMaxBytes));
       try {
-        await this.#withTimeout(this.#o.store.insertRejected(rejected));
+        await this.#withTimeout(this.#o.store.insertRejected(letters));
       } catch (err) {
-        this.#o.log.warn({ err: String(err), records: rejected.length }, 'dead-letter store unavailable; spooling');
-        toSpool.push(...rejected.map((r) => ({ rejected: r })));
+        this.#o.log.warn({ err: String(err), records: letters.length }, 'dead-letter store unavailable; spooling');
+        toSpool.push(...letters.map((r) => ({ rejected: r })));
       }
     }
     if (toSpool.length > 0) this.#spool(toSpool);
@@ -169,7 +173,7 @@ export class Ingestor {
         const byId = new Map(events.map((e) => [e.id, e]));
         for (const f of result.failed) {
           metrics.reject('store_mapping');
-          rejected.push(deadLetter(byId.get(f.id), f.reason));
+          rejected.push(boundedDeadLetter(deadLetter(byId.get(f.id), f.reason), this.#o.deadLetterMaxBytes));
         }
         await this.#withTimeout(store.insertRejected(rejected));
         metrics.stored += result.created;

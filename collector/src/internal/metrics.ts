@@ -15,6 +15,8 @@ export class CollectorMetrics {
   replayed = 0;
   retries = 0;
   refusedRequests = 0;
+  rateLimitedRequests = 0;
+  timedOutRequests = 0;
   #latency = { buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
 
   constructor(private readonly spoolState: () => { records: number; bytes: number }) {}
@@ -52,6 +54,8 @@ export class CollectorMetrics {
     metric('otel_audit_records_replayed_total', 'counter', 'Spooled records later written to the store.', [['', this.replayed]]);
     metric('otel_audit_store_retries_total', 'counter', 'Store writes retried.', [['', this.retries]]);
     metric('otel_audit_requests_refused_total', 'counter', 'Requests answered 503 because nothing could keep them.', [['', this.refusedRequests]]);
+    metric('otel_audit_requests_rate_limited_total', 'counter', "Requests answered 429 because their sender was over its rate limit.", [['', this.rateLimitedRequests]]);
+    metric('otel_audit_requests_timed_out_total', 'counter', 'Connections closed with 408 because headers or body did not arrive in time.', [['', this.timedOutRequests]]);
     metric('otel_audit_spool_records', 'gauge', 'Records waiting in the spool.', [['', spool.records]]);
     metric('otel_audit_spool_bytes', 'gauge', 'Bytes of records waiting in the spool.', [['', spool.bytes]]);
     lines.push('# HELP otel_audit_store_write_seconds Latency of store writes.', '# TYPE otel_audit_store_write_seconds histogram');

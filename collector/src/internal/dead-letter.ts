@@ -1,0 +1,41 @@
+import type { RejectedRecord } from '@otel-audit/store';
+
+const REASON_MAX_CHARS = 2048;
+const SERVICE_NAME_MAX_CHARS = 256;
+
+/**
+ * A dead letter no larger than `maxBytes` of stored JSON. A refused record was kept whole,
+ * so a sender could turn one 10 MB message into a 10 MB row (and the memory to write it);
+ * past the bound the record becomes `{ truncated: true, originalBytes, head }`, `head`
+ * being the start of its JSON, which is what an operator needs to see who sent what.
+ */
+export function boundedDeadLetter(letter: RejectedRecord, maxBytes: number): RejectedRecord {
+  const bounded: RejectedRecord = {
+    ...letter,
+    reason: clip(letter.reason, REASON_MAX_CHARS),
+    serviceName: letter.serviceName === undefined ? undefined : clip(letter.serviceName, SERVICE_NAME_MAX_CHARS),
+  };
+  const json = JSON.stringify(letter.record ?? null);
+  const originalBytes = Buffer.byteLength(json);
+  if (originalBytes <= maxBytes) return bounded;
+  // Re-encoding the head as a JSON string escapes it again (quotes, control characters), so
+  // shrink it until the stored form fits; two or three rounds at most.
+  let headBytes = maxBytes;
+  for (;;) {
+    const record = { truncated: true, originalBytes, head: utf8Head(json, headBytes) };
+    const size = Buffer.byteLength(JSON.stringify(record));
+    if (size <= maxBytes || headBytes === 0) return { ...bounded, record };
+    headBytes = Math.max(0, Math.floor((headBytes * maxBytes) / size) - 64);
+  }
+}
+
+/** The longest prefix of `text` that encodes to at most `bytes` UTF-8 bytes, never splitting a character. */
+function utf8Head(text: string, bytes: number): string {
+  const out = new Uint8Array(bytes);
+  const { read } = new TextEncoder().encodeInto(text, out);
+  return text.slice(0, read);
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
