@@ -121,7 +121,8 @@ export function loadOrCreateDevSecret(dataDir: string, name: string = DEV_SECRET
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {
-    mkdirSync(dataDir, { recursive: true });
+    // Owner-only where we make it: it holds the secrets and, embedded, the audit log itself.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const secret = randomBytes(32).toString('base64url');
     try {
       writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });

@@ -73,7 +73,8 @@ export class DiskSpool<T = unknown> {
 
   constructor(opts: DiskSpoolOptions) {
     this.#opts = opts;
-    mkdirSync(opts.dir, { recursive: true });
+    // Owner-only where we make it: the segments are audit events in clear.
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     this.#lock();
     const lastSeq = this.#load();
     // Never reuse a number the ack file may name: older numbers are deleted on load.
@@ -226,7 +227,7 @@ export class DiskSpool<T = unknown> {
   #openSegment(seq: number): void {
     const path = join(this.#opts.dir, segmentName(seq));
     // The new file first: if it cannot be created, the current segment stays open.
-    const fd = openSync(path, 'a');
+    const fd = openSync(path, 'a', 0o600);
     if (this.#fd >= 0) {
       this.#syncQuietly();
       closeSync(this.#fd);

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { errors, type Client } from '@elastic/elasticsearch';
 import { createElasticsearchClient } from './internal/es-client.js';
 import type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
+import { makePrivateDatabaseFile, makePrivateDir } from './internal/private-files.js';
 
 export type ExportJobStatus = 'queued' | 'running' | 'done' | 'failed' | 'expired';
 
@@ -113,7 +113,8 @@ export class SqliteExportJobStore implements ExportJobStore {
       this.#db = opts.database;
       this.#owned = false;
     } else {
-      mkdirSync(dirname(opts.path), { recursive: true });
+      makePrivateDir(dirname(opts.path));
+      makePrivateDatabaseFile(opts.path);
       this.#db = new Database(opts.path);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('busy_timeout = 5000');

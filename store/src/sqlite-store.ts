@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BlockList, isIP } from 'node:net';
 import Database from 'better-sqlite3';
@@ -7,6 +6,7 @@ import { searchWords } from './internal/search-words.js';
 import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import type { SignedDigest } from './digest-signing.js';
 import { canonicalEvent, chainHash, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
+import { makePrivateDatabaseFile, makePrivateDir } from './internal/private-files.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. */
@@ -74,7 +74,8 @@ export class SqliteStore implements AuditStore {
   readonly #insertRejected: (records: readonly RejectedRecord[]) => void;
 
   constructor(opts: SqliteStoreOptions) {
-    mkdirSync(dirname(opts.path), { recursive: true });
+    makePrivateDir(dirname(opts.path));
+    makePrivateDatabaseFile(opts.path);
     this.description = `sqlite ${opts.path}`;
     this.#pageSize = opts.pageSize ?? 1000;
     this.#deleteBatchSize = opts.deleteBatchSize ?? 5000;

@@ -32,7 +32,7 @@ export class DirectoryFileStorage implements ExportFileStorage {
 
   async put(name: string, body: Readable): Promise<void> {
     const target = this.#path(name);
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     // A dot-name beside the target, renamed on completion: rename is atomic within a
     // folder, so a half-written export is never served, even after a crash mid-write.
     const temp = join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.part`);
