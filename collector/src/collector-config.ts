@@ -1,3 +1,4 @@
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { intFromEnv, retentionDaysFromEnv, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
 import { INTEGRITY_DEFAULTS } from './internal/chain-keeper.js';
@@ -24,6 +25,8 @@ export interface CollectorConfig {
   retention: RetentionConfig;
   /** Hash chain and signed digests; undefined when chaining is off. */
   integrity: IntegrityConfig | undefined;
+  /** Accepted but risky settings; the caller logs each once at start (as a warning). */
+  warnings: string[];
 }
 
 export interface IntegrityConfig {
@@ -55,7 +58,12 @@ export interface RetentionConfig {
  * `AUDIT_COLLECTOR_HEADERS_TIMEOUT_MS` (10000, at most the request timeout),
  * `AUDIT_COLLECTOR_CONNECTION_TIMEOUT_MS` (120000), `AUDIT_COLLECTOR_KEEP_ALIVE_TIMEOUT_MS`
  * (72000), `AUDIT_COLLECTOR_RATE_LIMIT` (requests per minute per sender, 12000; 0: off),
- * plus the store's. COLLECTOR_DEFAULTS holds the defaults.
+ * `AUDIT_COLLECTOR_ALLOW_UNAUTHENTICATED` (true / false, default false), plus the store's.
+ * COLLECTOR_DEFAULTS holds the defaults.
+ *
+ * A host beyond loopback without sender tokens is refused (anyone who reaches the port
+ * could write audit events in any service's name) unless
+ * `AUDIT_COLLECTOR_ALLOW_UNAUTHENTICATED=true`, which yields a warning in `warnings`.
  */
 export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
   const store = storeConfigFromEnv(env);
@@ -68,6 +76,22 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
       ? readSenderTokensFile(env.AUDIT_COLLECTOR_TOKENS_FILE.trim())
       : [];
   const spoolDir = env.AUDIT_COLLECTOR_SPOOL_DIR?.trim() || join(store.dataDir, 'collector-spool');
+  const host = env.AUDIT_COLLECTOR_HOST?.trim() || '127.0.0.1';
+  const warnings: string[] = [];
+  const allowUnauthenticated = booleanFromEnv(env, 'AUDIT_COLLECTOR_ALLOW_UNAUTHENTICATED');
+  if (senderTokens.length === 0 && !isLoopbackHost(host)) {
+    if (!allowUnauthenticated) {
+      throw new Error(
+        `AUDIT_COLLECTOR_HOST=${JSON.stringify(host)} listens beyond loopback without sender authentication: ` +
+          'set AUDIT_COLLECTOR_TOKENS or AUDIT_COLLECTOR_TOKENS_FILE (token=service.name entries), ' +
+          'or set AUDIT_COLLECTOR_ALLOW_UNAUTHENTICATED=true to accept events from anyone who can reach the port',
+      );
+    }
+    warnings.push(
+      `the collector listens on ${host} without sender authentication (AUDIT_COLLECTOR_ALLOW_UNAUTHENTICATED=true): ` +
+        'anyone who can reach the port may write audit events in any service.name; set AUDIT_COLLECTOR_TOKENS to stop that',
+    );
+  }
   const D = COLLECTOR_DEFAULTS;
   const requestTimeoutMillis = intFromEnv(env, 'AUDIT_COLLECTOR_REQUEST_TIMEOUT_MS', D.requestTimeoutMillis, 1000, 3_600_000);
   const headersTimeoutMillis = intFromEnv(env, 'AUDIT_COLLECTOR_HEADERS_TIMEOUT_MS', D.headersTimeoutMillis, 1000, 3_600_000);
@@ -78,7 +102,7 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
     );
   }
   return {
-    host: env.AUDIT_COLLECTOR_HOST?.trim() || '127.0.0.1',
+    host,
     port: intFromEnv(env, 'AUDIT_COLLECTOR_PORT', 4318, 0, 65535),
     bodyLimit: intFromEnv(env, 'AUDIT_COLLECTOR_BODY_LIMIT', COLLECTOR_DEFAULTS.bodyLimit, 1024, 2 ** 31 - 1),
     spoolDir,
@@ -94,7 +118,32 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
     store,
     retention: retentionConfigFromEnv(env),
     integrity: integrityConfigFromEnv(env, spoolDir),
+    warnings,
   };
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
+/**
+ * Only `localhost` and loopback addresses count: any other name may resolve to an
+ * interface others can reach, and the collector cannot tell which.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return LOOPBACK.check(h, 'ipv4');
+  if (isIPv6(h)) return LOOPBACK.check(h, 'ipv6');
+  return false;
+}
+
+function booleanFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name]?.trim();
+  if (!raw) return false;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+  return raw === 'true';
 }
 
 /**
