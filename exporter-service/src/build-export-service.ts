@@ -5,16 +5,16 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import { EXPORT_COLUMNS, type AuditEvent, type ExportColumnKey } from '@otel-audit/contract';
 import type { AuditLogger } from '@otel-audit/instrumentation';
 import type { AuditStore, EventQuery } from '@otel-audit/store';
-import { createAuthenticator, type AuthOptions, type Caller } from './auth.js';
+import { createAuthenticator, type AuthOptions } from './auth.js';
 import { ExportError } from './errors.js';
 import { backgroundExports, type BackgroundExportOptions } from './internal/background-exports.js';
+import { EXPORT_AUDIT_DEFAULTS, LookMetrics, LookRecorder, createExportAuditLogger, endLookWhenClosed, lookSubject, type ExportAuditOptions } from './internal/look-recorder.js';
 import {
   EVENT_QUERY_SCHEMA,
   mayViewAllUsers,
   parseEventQuery,
   scopeLabel,
   type EventQueryParams,
-  type ParsedEventQuery,
 } from './internal/event-query.js';
 import { EventCursorCodec, cursorKey, queryBinding } from './internal/event-cursor.js';
 import { EXPORT_FORMAT_DEFAULTS, csvStream, isValidTimeZone, writeXlsx, type ExportFormat } from './internal/export-writers.js';
@@ -24,10 +24,15 @@ export interface ExportServiceOptions {
   store: AuditStore;
   auth: AuthOptions;
   /**
-   * Records every search and download of the log (`audit_log.search`, `audit_log.export`)
-   * through the same pipeline as any other audit event. Default: none.
+   * Records every look at the log (`audit_log.search`; `audit_log.export` when an export
+   * starts, `audit_log.export.end` when it ends) through the same pipeline as any other
+   * audit event. A look proceeds only once its record is accepted (else 503
+   * AUDIT_ERR_AUDIT_UNAVAILABLE). Either options, and the service builds the logger with
+   * `service.name` AUDIT_LOG_SERVICE_NAME, its delivery failures logged and counted in
+   * `/metrics`, and shuts it down on close; or a logger of yours, whose delivery is yours
+   * to watch and close. Default: none (nothing is recorded).
    */
-  audit?: AuditLogger;
+  audit?: AuditLogger | ExportAuditOptions;
   /** Window when the caller gives no `from`. Default: 30 days. */
   defaultWindowMs?: number;
   /** Longest `from`–`to` range. Default: 366 days. */
@@ -105,6 +110,17 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
   const { store } = o;
   const limits = { defaultWindowMs: o.defaultWindowMs, maxRangeMs: o.maxRangeMs };
   const cursors = new EventCursorCodec(cursorKey(o.cursorSecret ?? o.jobs?.linkSecret));
+  const metrics = new LookMetrics();
+  const ownAudit = o.audit && !isAuditLogger(o.audit) ? o.audit : undefined;
+  const audit = ownAudit ? createExportAuditLogger(ownAudit, app.log, metrics) : (o.audit as AuditLogger | undefined);
+  const looks = new LookRecorder(audit, app.log, metrics);
+  if (ownAudit) {
+    const timeoutMillis = ownAudit.closeTimeoutMillis ?? EXPORT_AUDIT_DEFAULTS.closeTimeoutMillis;
+    app.addHook('onClose', async () => {
+      // What is not acknowledged stays in the spool and goes out at the next start.
+      await audit!.shutdown({ timeoutMillis }).catch((err: unknown) => app.log.warn({ err }, 'audit records of looks at the log not yet delivered; kept for the next start'));
+    });
+  }
 
   app.register(swagger, {
     openapi: {
@@ -141,6 +157,11 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
           summary: 'Who the token says you are, and which scopes you may ask for (for the web viewer and other clients)',
           response: { 200: ME_SCHEMA, 401: ERROR_SCHEMA },
         },
+    api.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+      return metrics.render();
+    });
+
       },
       async (request) => {
         const caller = await authenticate(request.headers.authorization);
@@ -167,36 +188,6 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
     const authorize = async (request: FastifyRequest<{ Querystring: EventQueryParams }>, order: 'asc' | 'desc') => {
       const caller = await authenticate(request.headers.authorization);
       return { caller, parsed: parseEventQuery(caller, request.query, limits, order) };
-    };
-
-    const recordLook = (
-      request: FastifyRequest,
-      caller: Caller,
-      parsed: ParsedEventQuery,
-      action: 'audit_log.search' | 'audit_log.export',
-      details: Record<string, string | number>,
-    ) => {
-      if (!o.audit) return;
-      try {
-        o.audit.record({
-          action,
-          actor: { id: caller.id, ...(caller.name ? { name: caller.name } : {}), type: 'user' },
-          client: { ip: request.ip, ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 1024) } : {}) },
-          ...(parsed.scope.kind === 'workspace' ? { workspace: { id: parsed.scope.workspace } } : {}),
-          resource: { type: 'audit_log', name: scopeLabel(parsed.scope) },
-          correlationId: request.id,
-          metadata: {
-            scope: parsed.scope.kind,
-            from: parsed.query.from.toISOString(),
-            to: parsed.query.to.toISOString(),
-            filters: JSON.stringify(parsed.filters).slice(0, 500),
-            ...details,
-          },
-        });
-      } catch (err) {
-        // A full audit queue must not turn a read into a failure after the fact; it is logged loudly.
-        request.log.error({ err }, 'could not record the audit of this look at the log');
-      }
     };
 
     app.get<{ Querystring: EventQueryParams & { cursor?: string; limit?: string } }>(
@@ -236,7 +227,8 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
           throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
         }
         const last = events.at(-1);
-        recordLook(request, caller, parsed, 'audit_log.search', { rows: events.length });
+        // Before the rows leave: a page whose look cannot be recorded is not sent.
+        looks.search(lookSubject(request, caller, parsed), events.length);
         return { events, nextCursor: events.length === limit && last ? cursors.encode({ time: last.time, id: last.id }, binding) : null };
       },
     );
@@ -288,18 +280,22 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
         let first: IteratorResult<AuditEvent>;
         try {
           first = await events.next();
+        // Recorded before the first byte (fail closed), ended whatever happens next.
+        const look = looks.start(lookSubject(request, caller, parsed), { delivery: 'download', format, rowsMatching: total });
+        let rows = 0;
+        let failure: unknown;
+        endLookWhenClosed(looks, look, request, reply, () => ({ rows, failure }));
         } catch (err) {
           request.log.error({ err }, 'store query failed');
           throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
         }
-        let rows = 0;
         async function* counted() {
           for (let r = first; !r.done; r = await events.next()) {
             rows += 1;
             yield r.value;
           }
+          failure = err;
         }
-        reply.raw.on('finish', () => recordLook(request, caller, parsed, 'audit_log.export', { format, rows }));
         const name = `audit-log_${scopeLabel(parsed.scope)}_${parsed.query.from.toISOString().slice(0, 10)}_${parsed.query.to.toISOString().slice(0, 10)}.${format}`;
         reply.header('content-disposition', `attachment; filename="${name}"`);
         let body: Readable;
@@ -310,11 +306,18 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
           reply.header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
           const out = new PassThrough();
           writeXlsx(counted(), out, fmt).catch((err: unknown) => {
-            if (!abort.signal.aborted) request.log.error({ err }, 'xlsx export failed');
+            if (!abort.signal.aborted) {
+              failure ??= err;
+              request.log.error({ err }, 'xlsx export failed');
+            }
             out.destroy(err as Error);
           });
           body = out;
         }
+          // Before fastify's own listener: the failure is known when the response closes.
+          body.on('error', (err) => {
+            if (!abort.signal.aborted) failure ??= err;
+          });
         return reply.send(body);
       };
 
@@ -337,7 +340,7 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
     api.get('/v1/exports/events.csv', { schema: downloadSchema('csv') }, download('csv'));
     api.get('/v1/exports/events.xlsx', { schema: downloadSchema('xlsx') }, download('xlsx'));
 
-    if (o.jobs) api.register(backgroundExports({ ...o.jobs, events: store, authenticate, limits, parseFormat, audit: o.audit }));
+    if (o.jobs) api.register(backgroundExports({ ...o.jobs, events: store, authenticate, limits, parseFormat, looks }));
   });
   if (o.viewer) app.register(webViewer(o.viewer));
 
@@ -353,6 +356,10 @@ function parseFormat(p: FormatParams): ExportFormat {
   if (unknown !== undefined) {
     throw new ExportError('AUDIT_ERR_INVALID_QUERY', `columns: unknown column ${JSON.stringify(unknown)}; known: ${keys.join(', ')}`);
   }
+function isAuditLogger(a: AuditLogger | ExportAuditOptions): a is AuditLogger {
+  return typeof (a as Partial<AuditLogger>).record === 'function';
+}
+
   const timeZone = p.tz || EXPORT_FORMAT_DEFAULTS.timeZone;
   if (!isValidTimeZone(timeZone)) throw new ExportError('AUDIT_ERR_INVALID_QUERY', `tz must be an IANA time zone, got ${JSON.stringify(timeZone)}`);
   const df = (p.dateFormat ?? EXPORT_FORMAT_DEFAULTS.dateFormat).toLowerCase();

@@ -9,6 +9,8 @@ export const EXPORT_ERRORS = {
   AUDIT_ERR_LINK_INVALID: { status: 403, message: 'this download link is not valid' },
   AUDIT_ERR_RATE_LIMITED: { status: 429, message: 'too many requests; retry later' },
   AUDIT_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the audit store is unavailable; retry later' },
+  // Fail closed: a look at the log that cannot itself be recorded is not allowed.
+  AUDIT_ERR_AUDIT_UNAVAILABLE: { status: 503, message: 'this look at the audit log could not be recorded, so it is refused; retry later' },
   AUDIT_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 export type ExportErrorCode = keyof typeof EXPORT_ERRORS;

@@ -13,3 +13,5 @@ export type { WebViewerOptions, ViewerSignIn } from './internal/web-viewer.js';
 export { DirectoryFileStorage } from './internal/export-files.js';
 export type { ExportFileStorage } from './internal/export-files.js';
 export { neutralizeFormulas, restoreFormulas } from './neutralize-formulas.js';
+export { EXPORT_AUDIT_DEFAULTS, LookMetrics } from './internal/look-recorder.js';
+export type { ExportAuditOptions, LookDelivery, LookEndStatus } from './internal/look-recorder.js';

@@ -157,8 +157,12 @@ describe('downloads over a real port (SQLite)', () => {
       service: { name: 'otel-audit-export-service' },
     });
     expect(JSON.parse(String(searchEvent!.metadata!.filters))).toMatchObject({ action: 'auth.*' });
-    expect(looks.find((e) => e.action === 'audit_log.export' && e.metadata?.rows === 3)).toMatchObject({
-      metadata: { scope: 'all', format: 'csv', rows: 3 },
+    const end = looks.find((e) => e.action === 'audit_log.export.end' && e.metadata?.rows === 3);
+    expect(end).toMatchObject({ metadata: { scope: 'all', format: 'csv', status: 'completed', rows: 3 }, client: { ip: '127.0.0.1' } });
+    expect(looks.find((e) => e.id === end!.metadata!.startEventId)).toMatchObject({
+      action: 'audit_log.export',
+      correlationId: end!.correlationId,
+      metadata: { scope: 'all', format: 'csv', rowsMatching: 3 },
       client: { ip: '127.0.0.1' },
     });
   });

@@ -1,13 +1,13 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '@otel-audit/contract';
-import type { AuditLogger } from '@otel-audit/instrumentation';
 import { digestStream, signManifest, type AuditStore, type DigestSigner, type ExportJob, type ExportJobStore } from '@otel-audit/store';
 import type { Authenticator, Caller } from '../auth.js';
 import { ExportError } from '../errors.js';
 import type { ExportFileStorage } from './export-files.js';
+import { endLookWhenClosed, lookClient, lookSubject, type ExportLook, type LookRecorder, type LookSubject } from './look-recorder.js';
 import { csvStream, writeXlsx, type ExportFormat } from './export-writers.js';
 import {
   EVENT_QUERY_SCHEMA,
@@ -15,7 +15,6 @@ import {
   requestedScope,
   scopeLabel,
   type EventQueryParams,
-  type ParsedEventQuery,
   type QueryLimits,
 } from './event-query.js';
 
@@ -52,7 +51,8 @@ export interface BackgroundExportContext {
   authenticate: Authenticator;
   limits: QueryLimits;
   parseFormat: (p: FormatFields) => ExportFormat;
-  audit?: AuditLogger | undefined;
+  /** Records the start and end of every job, link download and manifest download. */
+  looks: LookRecorder;
 }
 
 interface FormatFields {
@@ -82,6 +82,8 @@ const QUERY_KEYS = Object.keys(EVENT_QUERY_SCHEMA.properties) as (keyof EventQue
 const FORMAT_KEYS = ['columns', 'tz', 'dateFormat', 'delimiter', 'bom'] as const;
 /** Where the job keeps who asked, so the runner applies the scope the caller was granted. */
 const CALLER_KEY = '_caller';
+/** Where the job keeps the id of its `audit_log.export` record, which its end record names. */
+const LOOK_KEY = '_lookStart';
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const CONTENT_TYPES = {
@@ -305,7 +307,7 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
               format: job.format,
               ...(await digestStream(o.files.read(file))),
               rows,
-              request: Object.fromEntries(Object.entries(job.request).filter(([k]) => k !== CALLER_KEY)),
+              request: Object.fromEntries(Object.entries(job.request).filter(([k]) => k !== CALLER_KEY && k !== LOOK_KEY)),
               requestedBy: caller.id,
               createdAt: new Date().toISOString(),
             },
@@ -318,7 +320,7 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
         await this.jobs.update(job.id, { status: 'done', rowsWritten: rows, file, expiresAt, heartbeatAt: new Date().toISOString() });
         const finished: ExportJob = { ...job, status: 'done', rowsWritten: rows, total, file, expiresAt };
         log.info({ rows }, 'background export done');
-        this.#recordExport(caller, parsed, finished);
+        o.looks.end(jobLook(job), { status: 'completed', rows });
         this.#notify(finished, log);
       } catch (err) {
         const reason: unknown = abort.signal.aborted ? abort.signal.reason : err;
@@ -335,34 +337,10 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
         await this.jobs
           .update(job.id, { status: 'failed', error, rowsWritten: rows, worker: null })
           .catch((updateErr: unknown) => log.error({ err: updateErr }, 'could not mark the export failed'));
+        o.looks.end(jobLook(job), { status: 'failed', rows });
         this.#notify({ ...job, status: 'failed', rowsWritten: rows, expiresAt: null }, log);
       } finally {
         clearInterval(heartbeat);
-      }
-    }
-
-    #recordExport(caller: Caller, parsed: ParsedEventQuery, job: ExportJob): void {
-      if (!o.audit) return;
-      try {
-        o.audit.record({
-          action: 'audit_log.export',
-          actor: { id: caller.id, ...(caller.name ? { name: caller.name } : {}), type: 'user' },
-          ...(parsed.scope.kind === 'workspace' ? { workspace: { id: parsed.scope.workspace } } : {}),
-          resource: { type: 'audit_log', name: scopeLabel(parsed.scope) },
-          correlationId: job.id,
-          metadata: {
-            scope: parsed.scope.kind,
-            from: parsed.query.from.toISOString(),
-            to: parsed.query.to.toISOString(),
-            filters: JSON.stringify(parsed.filters).slice(0, 500),
-            format: job.format,
-            rows: job.rowsWritten,
-            background: true,
-          },
-        });
-      } catch (err) {
-        // The file is ready and the owner must get it; a full audit queue is logged loudly instead.
-        this.log.error({ err, jobId: job.id }, 'could not record the audit of this background export');
       }
     }
 
@@ -427,9 +405,12 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
         // The same check as a direct download, before any job exists.
         const parsed = parseEventQuery(caller, query, o.limits, 'asc');
         o.parseFormat(body);
+        const id = randomUUID();
+        // Before the job exists (fail closed); the runner records its end, naming this record.
+        const look = o.looks.start(lookSubject(request, caller, parsed), { delivery: 'job', format: body.format, jobId: id }, id);
         const now = new Date().toISOString();
         const job: ExportJob = {
-          id: randomUUID(),
+          id,
           owner: caller.id,
           status: 'queued',
           format: body.format,
@@ -439,6 +420,7 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
             from: parsed.query.from.toISOString(),
             to: parsed.query.to.toISOString(),
             [CALLER_KEY]: JSON.stringify(caller),
+            ...(look.startEventId ? { [LOOK_KEY]: look.startEventId } : {}),
           },
           createdAt: now,
           updatedAt: now,
@@ -454,6 +436,7 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
           await jobs.create(job);
         } catch (err) {
           request.log.error({ err }, 'could not create the export job');
+          o.looks.end(look, { status: 'failed', rows: 0 });
           throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
         }
         runner.nudge();
@@ -498,9 +481,10 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
         const job = JOB_ID.test(request.params.id) ? await readJob(request.params.id, request.log) : undefined;
         if (!job || job.owner !== caller.id || job.status !== 'done') throw new ExportError('AUDIT_ERR_EXPORT_NOT_FOUND');
         if (!(await o.files.exists(manifestName(job.id)))) throw new ExportError('AUDIT_ERR_EXPORT_NOT_FOUND');
+        const look = o.looks.start({ ...jobSubject(job), client: lookClient(request) }, { delivery: 'manifest', format: job.format, jobId: job.id }, job.id);
         reply.header('content-type', 'application/json');
         reply.header('content-disposition', `attachment; filename="${job.id}.manifest.json"`);
-        return reply.send(o.files.read(manifestName(job.id)));
+        return reply.send(trackedFile(look, manifestName(job.id), undefined, request, reply));
       },
     );
 
@@ -526,9 +510,23 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
         reply.header('content-type', CONTENT_TYPES[job.format]);
         reply.header('content-disposition', `attachment; filename="${name}"`);
         reply.header('cache-control', 'private, no-store');
-        return reply.send(o.files.read(job.file));
+        // The link is the credential: the look is the owner's, from wherever it was used.
+        const look = o.looks.start({ ...jobSubject(job), client: lookClient(request) }, { delivery: 'link', format: job.format, jobId: job.id, rowsMatching: job.rowsWritten }, job.id);
+        return reply.send(trackedFile(look, job.file, job.rowsWritten, request, reply));
       },
     );
+
+    /** A stored file as a response body whose end (completed, aborted or failed) is recorded. */
+    function trackedFile(look: ExportLook, file: string, rows: number | undefined, request: FastifyRequest, reply: FastifyReply): Readable {
+      let failure: unknown;
+      const body = o.files.read(file);
+      body.on('error', (err) => {
+        failure ??= err;
+        request.log.error({ err, jobId: look.details.jobId }, 'could not read an export file');
+      });
+      endLookWhenClosed(o.looks, look, request, reply, () => ({ failure, rows: reply.raw.writableFinished && failure === undefined ? rows : undefined }));
+      return body;
+    }
 
     async function readJob(id: string, log: FastifyBaseLogger): Promise<ExportJob | undefined> {
       try {
@@ -542,6 +540,36 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
 }
 
 const manifestName = (id: string) => `${id}.manifest.json`;
+
+/** Who asked for a job, as the job recorded it (the owner's id alone for a job without it). */
+function jobCaller(job: ExportJob): Pick<Caller, 'id' | 'name'> {
+  try {
+    const caller = JSON.parse(job.request[CALLER_KEY] ?? 'null') as Caller | null;
+    if (caller?.id === job.owner) return { id: caller.id, ...(caller.name ? { name: caller.name } : {}) };
+  } catch {
+    // Falls back to the owner below.
+  }
+  return { id: job.owner };
+}
+
+/** A job's look, with the range pinned when it was queued and the client's own filters. */
+function jobSubject(job: ExportJob): LookSubject {
+  const params = job.request as EventQueryParams;
+  const filters = Object.fromEntries(
+    QUERY_KEYS.filter((k) => !['scope', 'workspace', 'user'].includes(k) && params[k] !== undefined && params[k] !== '').map((k) => [k, params[k]!]),
+  );
+  return { caller: jobCaller(job), scope: requestedScope(params), from: params.from ?? '', to: params.to ?? '', filters };
+}
+
+/** The look a job started when it was queued, for its end record. */
+function jobLook(job: ExportJob): ExportLook {
+  return {
+    subject: jobSubject(job),
+    details: { delivery: 'job', format: job.format, jobId: job.id },
+    startEventId: job.request[LOOK_KEY],
+    correlationId: job.id,
+  };
+}
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
   return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Pick<T, K>;
