@@ -18,6 +18,7 @@ import {
 } from './internal/event-query.js';
 import { EventCursorCodec, cursorKey, queryBinding } from './internal/event-cursor.js';
 import { EXPORT_FORMAT_DEFAULTS, csvStream, isValidTimeZone, writeXlsx, type ExportFormat } from './internal/export-writers.js';
+import { redactUrl, withRedactedUrls } from './internal/redacted-logger.js';
 import { webViewer, type WebViewerOptions } from './internal/web-viewer.js';
 
 export interface ExportServiceOptions {
@@ -105,7 +106,7 @@ const ME_SCHEMA = {
 
 export function buildExportService(opts: ExportServiceOptions): FastifyInstance {
   const o = { ...EXPORT_SERVICE_DEFAULTS, ...opts };
-  const app = Fastify({ logger: o.logger ?? false, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } });
+  const app = Fastify({ logger: withRedactedUrls(o.logger), ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } });
   const authenticate = createAuthenticator(o.auth);
   const { store } = o;
   const limits = { defaultWindowMs: o.defaultWindowMs, maxRangeMs: o.maxRangeMs };
@@ -142,6 +143,12 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
     if (status === 503) reply.header('retry-after', '5');
     // Never a store's own error text: it could describe data outside the caller's scope.
     reply.status(status).send({ error: { code, message: status >= 500 && !known ? 'internal error' : error.message } });
+  });
+  // Fastify's own 404 logs the raw URL: a mistyped signed link would put its signature in the log.
+  app.setNotFoundHandler((request, reply) => {
+    const route = `${request.method}:${redactUrl(request.raw.url ?? '')}`;
+    request.log.info(`Route ${route} not found`);
+    return reply.status(404).send({ message: `Route ${route} not found`, error: 'Not Found', statusCode: 404 });
   });
 
   // Routes in a plugin registered after swagger, so its onRoute hook sees every one of them.
