@@ -19,6 +19,7 @@ import {
 import { EventCursorCodec, cursorKey, queryBinding } from './internal/event-cursor.js';
 import { EXPORT_FORMAT_DEFAULTS, csvStream, isValidTimeZone, writeXlsx, type ExportFormat } from './internal/export-writers.js';
 import { redactUrl, withRedactedUrls } from './internal/redacted-logger.js';
+import { registerSecurityHeaders } from './internal/security-headers.js';
 import { webViewer, type WebViewerOptions } from './internal/web-viewer.js';
 
 export interface ExportServiceOptions {
@@ -123,6 +124,8 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
     });
   }
 
+  // First: its onRoute hook must see every route, and its headers go on every answer.
+  registerSecurityHeaders(app);
   app.register(swagger, {
     openapi: {
       info: { title: 'otel-audit export service', version: '0.1.0', description: 'Scoped audit-log search and CSV/XLSX exports' },

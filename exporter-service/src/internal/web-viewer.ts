@@ -36,21 +36,15 @@ export const VIEWER_CSP = [
   "form-action 'self'",
   "base-uri 'none'",
   "frame-ancestors 'none'",
-].join('; ');
+].join(';');
 
-/** Serves the built page at `/` and its assets under `/assets/`, with a strict Content-Security-Policy. */
+/** Serves the built page at `/`, its assets under `/assets/` and `/viewer-config.json` (the paths security-headers.ts gives VIEWER_CSP). */
 export function webViewer(opts: WebViewerOptions): FastifyPluginAsync {
   const dir = opts.dir ?? WEB_VIEWER_DEFAULTS.dir;
   const signIn = opts.signIn ?? WEB_VIEWER_DEFAULTS.signIn;
   return async (app: FastifyInstance) => {
-    app.addHook('onSend', async (_request, reply) => {
-      reply.header('content-security-policy', VIEWER_CSP);
-      reply.header('x-content-type-options', 'nosniff');
-      // Signed download links are credentials: no page this one links to may learn them.
-      reply.header('referrer-policy', 'no-referrer');
-      reply.header('x-frame-options', 'DENY');
-    });
-
+    // Its headers (VIEWER_CSP, nosniff, no referrer, no framing) come from the service-wide
+    // policy, internal/security-headers.ts, which knows these routes by their paths.
     app.get('/viewer-config.json', { schema: { hide: true } }, async () => ({ signIn }));
 
     const built = existsSync(join(dir, 'index.html'));
