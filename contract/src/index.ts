@@ -33,3 +33,4 @@ export type { ExportColumnKey } from './export-columns.js';
 export { AUDIT_ACTIONS, actionDefinition, catalogueMarkdownTable } from './action-catalogue.js';
 export type { ActionDefinition, KnownAuditAction } from './action-catalogue.js';
 export { AUDIT_LOG_SERVICE_NAME, RESERVED_ACTION_PREFIXES, isReservedAction } from './reserved-actions.js';
+export { xmlSafeText, xmlSafeDeep } from './xml-safe-text.js';

@@ -1,4 +1,5 @@
 import type { AuditEvent } from './audit-event.js';
+import { xmlSafeDeep } from './xml-safe-text.js';
 
 /**
  * How an audit event travels as an OpenTelemetry LogRecord (DESIGN.md decision 2).
@@ -106,7 +107,11 @@ export interface ReceivedLogRecord {
 /**
  * Rebuilds the event a sender recorded. The result is a candidate, not a valid event:
  * the caller validates it (`validateAuditEvent`) and reports what is wrong. Values are
- * copied as received so that validation, not this function, names type errors.
+ * copied as received so that validation, not this function, names type errors; only
+ * the characters XML 1.0 forbids are replaced by U+FFFD in every string (xmlSafeDeep),
+ * since the store is create-only and one such character would make every XLSX export
+ * holding the event unreadable. Cleaned, not refused: a failed log-on must not be lost
+ * because its user agent holds a control character.
  */
 export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown> {
   const attrs = record.attributes;
@@ -158,7 +163,7 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
     metadata: obj(metadata),
     service: obj({ name: record.serviceName }),
   });
-  return event ?? {};
+  return xmlSafeDeep(event ?? {});
 }
 
 /**

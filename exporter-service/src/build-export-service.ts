@@ -2,7 +2,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { EXPORT_COLUMNS, type AuditEvent, type ExportColumnKey } from '@otel-audit/contract';
+import { EXPORT_COLUMNS, xmlSafeDeep, type AuditEvent, type ExportColumnKey } from '@otel-audit/contract';
 import type { AuditLogger } from '@otel-audit/instrumentation';
 import type { AuditStore, EventQuery } from '@otel-audit/store';
 import { createAuthenticator, type AuthOptions } from './auth.js';
@@ -231,7 +231,9 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
         const q: EventQuery = { ...parsed.query, after: cursors.decode(request.query.cursor, binding, parsed.query), limit };
         const events: AuditEvent[] = [];
         try {
-          for await (const e of store.query(q)) events.push(e);
+          // An event stored before ingest cleaned text (or written around the collector)
+          // may hold characters XML forbids; the answer carries the same text as the exports.
+          for await (const e of store.query(q)) events.push(xmlSafeDeep(e));
         } catch (err) {
           request.log.error({ err }, 'store query failed');
           throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');

@@ -7,6 +7,7 @@ import {
   actionDefinition,
   toLogRecord,
   validateAuditEvent,
+  xmlSafeDeep,
   type AuditEvent,
   type AuditEventInput,
 } from '@otel-audit/contract';
@@ -272,7 +273,8 @@ function buildEvent(input: AuditEventInput, redactPattern: RegExp): AuditEvent {
   const known = typeof input.action === 'string' ? actionDefinition(input.action) : undefined;
   const time = input.time === undefined ? new Date() : new Date(input.time);
   const client = { ...context?.client, ...input.client };
-  const candidate = stripUndefined({
+  // The collector applies the same rule (fromLogRecord), so both paths store the same text.
+  const candidate = xmlSafeDeep(stripUndefined({
     ...input,
     id: uuidv7(),
     time: Number.isNaN(time.getTime()) ? String(input.time) : time.toISOString(),
@@ -283,7 +285,7 @@ function buildEvent(input: AuditEventInput, redactPattern: RegExp): AuditEvent {
     client: Object.keys(client).length > 0 ? client : undefined,
     sessionId: input.sessionId ?? context?.sessionId,
     correlationId: input.correlationId ?? context?.requestId,
-  });
+  }));
   const result = validateAuditEvent(candidate);
   if (!result.ok) {
     throw new AuditError('AUDIT_ERR_INVALID_EVENT', `invalid audit event: ${result.problems.join('; ')}`, {

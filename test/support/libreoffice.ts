@@ -50,8 +50,10 @@ export function csvImportFilter({ separators, quotes, trimSpaces }: CsvImport): 
 /**
  * Converts `files` with LibreOffice (one process, its own profile: a desktop LibreOffice
  * already running would otherwise take the job) and returns the paths it wrote.
+ * `outOptions` are the export filter's options, e.g. '44,34,76' for a UTF-8 comma CSV.
  */
-export async function convertWithLibreOffice(files: string[], to: 'xlsx' | 'csv', outDir: string, inFilter?: string): Promise<string[]> {
+export async function convertWithLibreOffice(files: string[], to: 'xlsx' | 'csv', outDir: string, inFilter?: string, outOptions?: string): Promise<string[]> {
+  const outFilter = { xlsx: 'Calc MS Excel 2007 XML', csv: 'Text - txt - csv (StarCalc)' }[to];
   if (!soffice) throw new Error('LibreOffice (soffice) is required here (CI=true) but is not on the PATH; apt-get install libreoffice-calc-nogui');
   const profile = mkdtempSync(join(tmpdir(), 'otel-audit-soffice-profile-'));
   try {
@@ -62,7 +64,7 @@ export async function convertWithLibreOffice(files: string[], to: 'xlsx' | 'csv'
         '--headless',
         ...(inFilter ? [`--infilter=${inFilter}`] : []),
         '--convert-to',
-        to,
+        outOptions ? `${to}:${outFilter}:${outOptions}` : to,
         '--outdir',
         outDir,
         ...files,

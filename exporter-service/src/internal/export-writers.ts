@@ -2,7 +2,7 @@ import { once, type EventEmitter } from 'node:events';
 import { pipeline, Readable, type Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
-import { EXPORT_COLUMNS, type AuditEvent, type ExportColumnKey } from '@otel-audit/contract';
+import { EXPORT_COLUMNS, xmlSafeText, type AuditEvent, type ExportColumnKey } from '@otel-audit/contract';
 import { neutralizeFormulas } from '../neutralize-formulas.js';
 
 export interface ExportFormat {
@@ -159,7 +159,8 @@ function dateText(format: ExportFormat): (time: string) => string {
 
 /**
  * A Readable of CSV text (csv-stringify, RFC 4180, CRLF not required), header first; each
- * cell through neutralizeFormulas (neutralize-formulas.ts) and quoted, so that a reader
+ * cell through xmlSafeText (the same text as the XLSX) and neutralizeFormulas
+ * (neutralize-formulas.ts), and quoted, so that a reader
  * using the file's own delimiter cannot split a value. Back-pressure: it pulls from `events`
  * only as the consumer reads. Errors in `events` destroy the stream with that error;
  * destroying the stream ends the iteration of `events` (its `return()` runs).
@@ -172,7 +173,7 @@ export function csvStream(events: AsyncIterable<AuditEvent>, format: CsvFormat):
   const date = dateText(format);
   async function* rows() {
     for await (const event of events) {
-      yield columns.map((c) => neutralizeFormulas(c.key === 'date' ? date(event.time) : c.value(event)));
+      yield columns.map((c) => neutralizeFormulas(xmlSafeText(c.key === 'date' ? date(event.time) : c.value(event))));
     }
   }
   // One event of read-ahead: the stringifier's own buffer (16 KiB) is the only slack.
@@ -235,8 +236,8 @@ function sheetSink(sheet: ExcelJS.Worksheet): BufferedSink | undefined {
 }
 
 function sheetNames(base: string): (n: number) => string {
-  if (base.length === 0 || base.length > SHEET_NAME_MAX || INVALID_SHEET_NAME.test(base) || base.startsWith("'") || base.endsWith("'")) {
-    throw new RangeError(`sheetName must be 1 to ${SHEET_NAME_MAX} characters, none of [ ] : * ? / \\ and no leading or trailing apostrophe; got ${JSON.stringify(base)}`);
+  if (base.length === 0 || base.length > SHEET_NAME_MAX || INVALID_SHEET_NAME.test(base) || base.startsWith("'") || base.endsWith("'") || xmlSafeText(base) !== base) {
+    throw new RangeError(`sheetName must be 1 to ${SHEET_NAME_MAX} characters, none of [ ] : * ? / \\ nor a character XML forbids, and no leading or trailing apostrophe; got ${JSON.stringify(base)}`);
   }
   return (n) => {
     if (n === 1) return base;
@@ -351,7 +352,7 @@ export async function writeXlsx(
         if (i === dateColumn) {
           const t = Date.parse(event.time);
           if (Number.isNaN(t)) {
-            cell.value = event.time;
+            cell.value = xmlSafeText(event.time);
             cell.style = PLAIN_STYLE;
           } else {
             cell.value = clock(t).wallClock;
@@ -359,7 +360,8 @@ export async function writeXlsx(
           }
           return;
         }
-        const text = column.value(event);
+        // One XML-forbidden character would make the whole workbook unreadable.
+        const text = xmlSafeText(column.value(event));
         const link = i === targetColumn && sheetLinks < EXCEL_MAX_HYPERLINKS_PER_SHEET ? httpLink(event.resource?.href) : undefined;
         if (link) {
           sheetLinks += 1;
