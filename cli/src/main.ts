@@ -9,7 +9,7 @@ import {
   maxTokenTtlMsFromEnv,
   signToken,
 } from '@otel-audit/exporter-service';
-import { createAuditLogger } from '@otel-audit/instrumentation';
+import { embeddedSenderToken } from './embedded-sender-token.js';
 import { setupSecurity } from './setup-security.js';
 import {
   ElasticsearchStore,
@@ -96,14 +96,18 @@ async function startCollector(store: AuditStore, config = collectorConfigFromEnv
 }
 
 async function startExportService(store: AuditStore, config = exportServiceConfigFromEnv(), auditEndpoint?: string) {
-  // Every look at the log is itself audited, through the same pipeline as any app's events.
-  const audit = createAuditLogger({ serviceName: 'otel-audit-export-service', ...(auditEndpoint ? { endpoint: auditEndpoint } : {}) });
   const jobStore = createExportJobStore(config.store, store);
   await jobStore.init();
   const app = buildExportService({
     store,
     auth: config.auth,
-    audit,
+    // Every look at the log is itself audited, through the same pipeline as any app's events,
+    // as the one sender allowed to write audit_log.*; kept in an fsynced spool until delivered.
+    audit: {
+      ...(auditEndpoint ? { endpoint: auditEndpoint } : {}),
+      senderToken: config.audit.senderToken,
+      spool: { dir: config.audit.spoolDir },
+    },
     jobs: {
       store: jobStore,
       files: new DirectoryFileStorage(config.jobs.dir),
@@ -120,7 +124,6 @@ async function startExportService(store: AuditStore, config = exportServiceConfi
     logger: logger(),
   });
   app.addHook('onClose', async () => {
-    await audit.shutdown({ timeoutMillis: 5000 }).catch((err: unknown) => app.log.warn({ err }, 'audit events of exports not delivered'));
     await jobStore.close();
   });
   await app.listen({ host: config.host, port: config.port });
@@ -131,6 +134,9 @@ async function start(): Promise<void> {
   // Every setting is checked before anything is opened: a typo fails in milliseconds.
   const collectorConfig = collectorConfigFromEnv();
   const exportConfig = exportServiceConfigFromEnv();
+  const embedded = embeddedSenderToken(collectorConfig.senderTokens, exportConfig.audit.senderToken);
+  collectorConfig.senderTokens = embedded.senderTokens;
+  exportConfig.audit.senderToken = embedded.token;
   const store = await openStore(collectorConfig.store);
   const collector = await startCollector(store, collectorConfig);
   const exporter = await startExportService(store, exportConfig, collector.url);

@@ -17,6 +17,12 @@ export interface ExportServiceConfig {
   jobs: { dir: string; linkSecret: string; linkTtlMs: number; concurrency: number; webhookUrl: string | undefined; signer: DigestSigner | undefined };
   /** The web viewer at `/`: off, or on with how the page gets its token. */
   viewer: { enabled: boolean; signIn: ViewerSignIn };
+  /**
+   * The service's own audit trail of looks at the log: its sender token at the collector
+   * (for `service.name` otel-audit-export-service; none when the collector has no tokens)
+   * and the folder of its fsynced spool. The collector's address is OTEL_EXPORTER_OTLP_ENDPOINT.
+   */
+  audit: { senderToken: string | undefined; spoolDir: string };
   /** True when tokens are checked against the local development secret. */
   devSecret: boolean;
   store: StoreConfig;
@@ -33,7 +39,9 @@ export interface ExportServiceConfig {
  * `AUDIT_EXPORT_LINK_TTL_HOURS` (24), `AUDIT_EXPORT_JOB_CONCURRENCY` (2), `AUDIT_EXPORT_WEBHOOK_URL`,
  * `AUDIT_SIGNING_KEY_FILE` / `AUDIT_SIGNING_KEY` (signs export manifests),
  * `AUDIT_VIEWER` (`on` or `off`; default on), `AUDIT_VIEWER_SIGN_IN` (`token`, or `front-door`
- * behind an authenticating proxy; default token).
+ * behind an authenticating proxy; default token), `AUDIT_EXPORT_SENDER_TOKEN` (the collector's
+ * sender token for the service's own audit events; default none), `AUDIT_EXPORT_AUDIT_SPOOL_DIR`
+ * (`AUDIT_DATA_DIR/export-audit-spool`).
  */
 export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportServiceConfig {
   const store = storeConfigFromEnv(env);
@@ -67,6 +75,11 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
   }
   const devSecret = !secret && !jwksUrl;
   if (devSecret) secret = loadOrCreateDevSecret(store.dataDir);
+  const senderToken = env.AUDIT_EXPORT_SENDER_TOKEN?.trim() || undefined;
+  // The collector's own rule for tokens; the value is a secret, so only its length is told.
+  if (senderToken !== undefined && (senderToken.length < 16 || /\s/.test(senderToken))) {
+    throw new Error(`AUDIT_EXPORT_SENDER_TOKEN must be at least 16 characters without spaces (got ${senderToken.length} characters)`);
+  }
   return {
     host: env.AUDIT_EXPORT_HOST?.trim() || '127.0.0.1',
     port: intFromEnv(env, 'AUDIT_EXPORT_PORT', 8080, 0, 65535),
@@ -91,6 +104,7 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
       signer: signerFromEnv(env),
     },
     viewer: { enabled: viewer === 'on', signIn },
+    audit: { senderToken, spoolDir: env.AUDIT_EXPORT_AUDIT_SPOOL_DIR?.trim() || join(store.dataDir, 'export-audit-spool') },
     devSecret,
     store,
   };

@@ -15,3 +15,4 @@ export type { ExportFileStorage } from './internal/export-files.js';
 export { neutralizeFormulas, restoreFormulas } from './neutralize-formulas.js';
 export { EXPORT_AUDIT_DEFAULTS, LookMetrics } from './internal/look-recorder.js';
 export type { ExportAuditOptions, LookDelivery, LookEndStatus } from './internal/look-recorder.js';
+export { AUDIT_LOG_SERVICE_NAME } from '@otel-audit/contract';
