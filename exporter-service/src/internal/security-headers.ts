@@ -6,15 +6,22 @@ import { VIEWER_CSP } from './web-viewer.js';
 export const API_CSP = ["default-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"].join(';');
 
 /**
+ * Swagger UI (the bundle of @fastify/swagger-ui 5.2) renders one fixed inline `<style>`
+ * element; its hash admits that one and no other, where 'unsafe-inline' would admit any.
+ * Another Swagger UI may render another: test/docs-page.test.ts fails on the violation.
+ */
+const SWAGGER_UI_INLINE_STYLE = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
+
+/**
  * The API docs (`/docs`, @fastify/swagger-ui): its own scripts and styles from this origin,
- * the OpenAPI document fetched from here, data: icons. Swagger UI sets styles from script
- * (CSSOM), which CSP does not govern, so no 'unsafe-inline' is needed; no validator badge
- * (its `validatorUrl` is null) and nothing from another origin.
+ * the OpenAPI document fetched from here, data: icons. Styles Swagger UI sets from script
+ * (CSSOM) are not governed by CSP; no validator badge (its `validatorUrl` is null) and
+ * nothing from another origin.
  */
 export const DOCS_CSP = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  `style-src 'self' ${SWAGGER_UI_INLINE_STYLE}`,
   "img-src 'self' data:",
   "connect-src 'self'",
   "font-src 'self' data:",

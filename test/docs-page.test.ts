@@ -1,0 +1,73 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildExportService } from '@otel-audit/exporter-service';
+import { SqliteStore } from '@otel-audit/store';
+import { listen } from './support/services.js';
+
+/** The API docs page under the service's Content-Security-Policy, in Debian's headless chromium. */
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const chromiumMissing = !existsSync(CHROMIUM);
+// In CI a missing browser is a failure (the launch throws), never a skip.
+const skipBrowser = chromiumMissing && process.env.CI !== 'true';
+
+describe.skipIf(skipBrowser)(`API docs page in headless chromium${skipBrowser ? ` (skipped: no ${CHROMIUM}; apt-get install -y chromium)` : ''}`, { timeout: 120_000 }, () => {
+  let browser: Browser;
+  let dir: string;
+  let store: SqliteStore;
+  let app: ReturnType<typeof buildExportService>;
+  let base: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'otel-audit-docs-'));
+    store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
+    app = buildExportService({ store, auth: { secret: 'docs-page-test-secret-of-at-least-32-chars' } });
+    base = await listen(app);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('renders the operations list with no CSP violation', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const violations: string[] = [];
+      const failures: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+      });
+      page.on('pageerror', (e) => failures.push(e.message));
+      // Runs before the page's own scripts, and outside its CSP (DevTools protocol).
+      await page.addInitScript(() => {
+        const seen: string[] = [];
+        (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+        document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+      });
+      const res = await page.goto(`${base}/docs`);
+      expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+      // Swagger UI fetched the OpenAPI document and drew one block per operation.
+      await expect.poll(() => page.locator('.opblock-summary-path').allTextContents(), { timeout: 30_000, interval: 100 }).toEqual(
+        expect.arrayContaining(['/v1/events', '/v1/events/count', '/v1/exports/events.csv', '/v1/exports/events.xlsx', '/v1/me']),
+      );
+      // Opening an operation runs more of the UI (its parameters table, its styles).
+      await page.locator('.opblock-summary-path', { hasText: /^\/v1\/events$/ }).click();
+      await expect.poll(() => page.locator('.parameters-container .parameter__name').count(), { timeout: 30_000, interval: 100 }).toBeGreaterThan(3);
+      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+      expect(violations).toEqual([]);
+      expect(failures).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
