@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCollector } from '@otel-audit/collector';
 import { AUDIT_LOG_SERVICE_NAME, type AuditEvent } from '@otel-audit/contract';
 import { DirectoryFileStorage, buildExportService, signToken } from '@otel-audit/exporter-service';
-import { SqliteExportJobStore, SqliteStore } from '@otel-audit/store';
+import { Ed25519Signer, SqliteExportJobStore, SqliteStore, generateSigningKey } from '@otel-audit/store';
 import { validEvent } from '../../test/support/otlp-json.js';
 import { eventually, listen } from '../../test/support/services.js';
 
@@ -78,7 +78,7 @@ describe('every look at the log is recorded (real collector with sender tokens, 
       store,
       auth: { secret: SECRET },
       audit: { endpoint: collectorUrl, senderToken: SENDER_TOKEN, spool: { dir: join(dir, 'audit-spool') }, scheduledDelayMillis: 20 },
-      jobs: { store: jobs, files: new DirectoryFileStorage(join(dir, 'exports')), linkSecret: LINK_SECRET, pollIntervalMs: 50 },
+      jobs: { store: jobs, files: new DirectoryFileStorage(join(dir, 'exports')), linkSecret: LINK_SECRET, pollIntervalMs: 50, signer: new Ed25519Signer(generateSigningKey().privateKeyPem) },
       rowCap: 100_000,
     });
     url = await listen(app);
@@ -156,7 +156,7 @@ describe('every look at the log is recorded (real collector with sender tokens, 
     expect(created.status).toBe(202);
     const { id } = (await created.json()) as { id: string };
     const status = await eventually(
-      async () => (await (await fetch(`${url}/v1/exports/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; downloadUrl?: string },
+      async () => (await (await fetch(`${url}/v1/exports/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; downloadUrl?: string; manifestUrl?: string },
       (s) => s.status === 'done' || s.status === 'failed',
     );
     expect(status.status).toBe('done');
@@ -164,8 +164,11 @@ describe('every look at the log is recorded (real collector with sender tokens, 
     const file = await fetch(`${url}${status.downloadUrl!}`, { headers: { 'user-agent': 'link-follower/2.0' } });
     expect(file.status).toBe(200);
     expect((await file.text()).trim().split('\n')).toHaveLength(601);
+    const manifest = await fetch(`${url}${status.manifestUrl!}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(manifest.status).toBe(200);
+    await manifest.json();
 
-    const looks = await eventually(() => looksOf('u-owner'), (evs) => evs.filter((e) => e.action === 'audit_log.export.end').length >= 2);
+    const looks = await eventually(() => looksOf('u-owner'), (evs) => evs.filter((e) => e.action === 'audit_log.export.end').length >= 3);
     const of = (delivery: string, action: string) => looks.find((e) => e.action === action && e.metadata?.delivery === delivery)!;
     expect(of('job', 'audit_log.export')).toMatchObject({ correlationId: id, actor: { id: 'u-owner', name: 'Owner' }, metadata: { jobId: id, format: 'csv' } });
     expect(of('job', 'audit_log.export.end')).toMatchObject({ correlationId: id, metadata: { status: 'completed', rows: 600, startEventId: of('job', 'audit_log.export').id } });
@@ -176,6 +179,7 @@ describe('every look at the log is recorded (real collector with sender tokens, 
       metadata: { jobId: id, scope: 'all', from: `${DAY}T00:00:00.000Z`, rowsMatching: 600 },
     });
     expect(of('link', 'audit_log.export.end')).toMatchObject({ metadata: { status: 'completed', rows: 600, startEventId: of('link', 'audit_log.export').id } });
+    expect(of('manifest', 'audit_log.export.end')).toMatchObject({ correlationId: id, metadata: { status: 'completed', jobId: id, startEventId: of('manifest', 'audit_log.export').id } });
     expect(looks.every((e) => e.service?.name === AUDIT_LOG_SERVICE_NAME)).toBe(true);
   });
 });
@@ -245,6 +249,50 @@ describe('a look whose record cannot be delivered or written', () => {
       expect(stored.every((e) => e.service?.name === AUDIT_LOG_SERVICE_NAME && e.actor.id === 'u-looker')).toBe(true);
     } finally {
       await fixed.close();
+      await collector.close();
+    }
+  });
+
+  it('records the end of a background job that failed, linked to its start', async () => {
+    const collector = buildCollector({ store: auditStore, senderTokens: [[SENDER_TOKEN, AUDIT_LOG_SERVICE_NAME]] });
+    const collectorUrl = await listen(collector);
+    // A file where the export folder should be: every write of the job fails.
+    const notAFolder = join(dir, 'not-a-folder');
+    writeFileSync(notAFolder, '');
+    const jobs = new SqliteExportJobStore({ path: join(dir, 'failing-jobs.sqlite') });
+    const app = buildExportService({
+      store,
+      auth: { secret: SECRET },
+      audit: { endpoint: collectorUrl, senderToken: SENDER_TOKEN, scheduledDelayMillis: 10 },
+      jobs: { store: jobs, files: new DirectoryFileStorage(join(notAFolder, 'exports')), linkSecret: LINK_SECRET, pollIntervalMs: 50 },
+    });
+    const base = await listen(app);
+    try {
+      const owner = await signToken(SECRET, { sub: 'u-failed-job', superAdmin: true });
+      const created = await fetch(`${base}/v1/exports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ format: 'csv', scope: 'all', from: `${DAY}T00:00:00Z`, to: `${DAY}T01:00:00Z` }),
+      });
+      const { id } = (await created.json()) as { id: string };
+      const looks = await eventually(
+        async () => {
+          const out: AuditEvent[] = [];
+          for await (const e of auditStore.query({ from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000), filter: { actorIds: ['u-failed-job'] } })) out.push(e);
+          return out;
+        },
+        (evs) => evs.some((e) => e.action === 'audit_log.export.end'),
+      );
+      const start = looks.find((e) => e.action === 'audit_log.export')!;
+      expect(start).toMatchObject({ correlationId: id, metadata: { delivery: 'job', jobId: id } });
+      expect(looks.find((e) => e.action === 'audit_log.export.end')).toMatchObject({
+        outcome: 'failure',
+        correlationId: id,
+        metadata: { delivery: 'job', status: 'failed', startEventId: start.id },
+      });
+    } finally {
+      await app.close();
+      await jobs.close();
       await collector.close();
     }
   });
