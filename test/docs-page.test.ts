@@ -49,11 +49,10 @@ describe.skipIf(skipBrowser)(`API docs page in headless chromium${skipBrowser ? 
       });
       page.on('pageerror', (e) => failures.push(e.message));
       // Runs before the page's own scripts, and outside its CSP (DevTools protocol).
-      await page.addInitScript(() => {
-        const seen: string[] = [];
-        (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-        document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
-      });
+      // As a string: this project's TypeScript has no DOM types.
+      await page.addInitScript(
+        "window.cspViolations = []; document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));",
+      );
       const res = await page.goto(`${base}/docs`);
       expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
       // Swagger UI fetched the OpenAPI document and drew one block per operation.
@@ -63,7 +62,7 @@ describe.skipIf(skipBrowser)(`API docs page in headless chromium${skipBrowser ? 
       // Opening an operation runs more of the UI (its parameters table, its styles).
       await page.locator('.opblock-summary-path', { hasText: /^\/v1\/events$/ }).click();
       await expect.poll(() => page.locator('.parameters-container .parameter__name').count(), { timeout: 30_000, interval: 100 }).toBeGreaterThan(3);
-      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+      expect(await page.evaluate('window.cspViolations')).toEqual([]);
       expect(violations).toEqual([]);
       expect(failures).toEqual([]);
     } finally {
