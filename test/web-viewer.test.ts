@@ -94,6 +94,7 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
             client: { ip: `10.0.0.${(i % 250) + 1}` },
             ...(token ? { resource: { type: 'api_token', id: `tok-${i}`, name: `CI token ${i}`, href: `https://app.example.test/tokens/tok-${i}` } } : {}),
             message: token ? 'API token created' : 'Logged on',
+            service: { name: token ? 'tokens-api' : 'login-app' },
           });
         });
         await stores.writer.insert(events);
@@ -157,6 +158,8 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
         const newest = events.filter((e) => e.actor.id === 'u-carol').at(-1)!;
         const berlin = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', dateStyle: 'short', timeStyle: 'medium' }).format(new Date(newest.time));
         expect((await column(page, 1))[0]).toBe(berlin);
+        // The sender of each event, last column.
+        expect(await column(page, 9)).toEqual(events.filter((e) => e.actor.id === 'u-carol').reverse().map((e) => e.service!.name));
         // A target with an href is a link; its text is the resource's name.
         const link = page.locator('#events a').first();
         expect(await link.getAttribute('href')).toMatch(/^https:\/\/app\.example\.test\/tokens\/tok-\d+$/);
@@ -173,6 +176,7 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
         const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
         const csv = parse(readFileSync((await download.path())!, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
         expect(csv).toHaveLength(20);
+        expect(new Set(csv.map((r) => r['Service']))).toEqual(new Set(['tokens-api', 'login-app']));
         expect(new Set(csv.map((r) => r['User ID']))).toEqual(new Set(['u-carol']));
 
         // Asking for every user by URL is refused by the service, not just hidden by the page.

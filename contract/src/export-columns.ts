@@ -3,7 +3,11 @@ import type { AuditEvent } from './audit-event.js';
 /**
  * Export columns, in their default order: the five data points of the CyberPass audit
  * log page (Date, User, Action, Resource, Target) plus what a security team needs to
- * follow up (workspace, outcome, IP, user agent, event id).
+ * follow up (workspace, outcome, IP, user agent, event id) and the sender: the
+ * `service.name` of the application that sent the event, which the collector takes from
+ * the sender's OpenTelemetry resource and, with sender tokens on, checks against the
+ * token. Service comes last so that the columns before it keep the letters they had
+ * (A–M) in spreadsheets, macros and pivot tables built on earlier exports.
  *
  * `width` is the spreadsheet column width in characters (XLSX export), sized for typical
  * values: the date column fits `yyyy-mm-dd hh:mm:ss.000`, the event id a UUID.
@@ -32,6 +36,7 @@ export const EXPORT_COLUMNS = [
     width: 60,
   },
   { key: 'eventId', header: 'Event ID', value: (e: AuditEvent) => e.id, width: 38 },
+  { key: 'service', header: 'Service', value: (e: AuditEvent) => e.service?.name ?? '', width: 24 },
 ] as const;
 
 export type ExportColumnKey = (typeof EXPORT_COLUMNS)[number]['key'];

@@ -22,7 +22,7 @@ import {
 
 const ALL_HEADERS = [
   'Date (UTC)', 'User', 'User ID', 'Workspace', 'Action', 'Category', 'Resource', 'Target',
-  'Outcome', 'IP address', 'User agent', 'Details', 'Event ID',
+  'Outcome', 'IP address', 'User agent', 'Details', 'Event ID', 'Service',
 ];
 
 function eventId(n: number): string {
@@ -142,11 +142,12 @@ describe('CSV', () => {
       client: { ip: '203.0.113.7', userAgent: 'curl/8.5.0' },
       message: 'API token created',
       reason: 'expired',
+      service: { name: 'billing-api' },
     });
     expect(parseCsv(await csvOf([e]))).toEqual([
       ALL_HEADERS,
       ['2026-11-22T03:04:05.678Z', 'Alice', 'u-7', 'Acme', 'api_token.create', 'iam', 'api_token', 'CI deploy', 'failure',
-        '203.0.113.7', 'curl/8.5.0', 'API token created — expired', eventId(7)],
+        '203.0.113.7', 'curl/8.5.0', 'API token created — expired', eventId(7), 'billing-api'],
     ]);
   });
 
@@ -278,6 +279,7 @@ describe('XLSX', () => {
         resource: { type: 'api_token', id: 'tok-1', name: 'CI deploy', href: 'https://app.example.com/tokens/tok-1' },
         client: { ip: '203.0.113.7', userAgent: 'curl/8.5.0' },
         message: 'line 1\nline 2, "quoted"\ttab',
+        service: { name: 'billing-api' },
       }),
       event(2, {
         time: '2026-07-01T22:30:00.001Z',
@@ -302,7 +304,7 @@ describe('XLSX', () => {
     expect(header.getCell(1).value).toBe('Date (Europe/Paris)');
     for (let c = 1; c <= ALL_HEADERS.length; c++) expect(header.getCell(c).font?.bold).toBe(true);
     expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
-    expect(ws.autoFilter).toBe('A1:M6');
+    expect(ws.autoFilter).toBe('A1:N6');
     expect(ws.getColumn(1).width).toBe(24);
     expect(ws.getColumn(13).width).toBe(38);
 
@@ -328,7 +330,7 @@ describe('XLSX', () => {
     expect(rowValues(row(1)).slice(1)).toEqual([
       '=HYPERLINK("http://evil.example/","click")', 'u-1', 'Zoë 🦄 日本語', 'api_token.create', 'iam', 'api_token',
       { text: 'CI deploy', hyperlink: 'https://app.example.com/tokens/tok-1' },
-      'success', '203.0.113.7', 'curl/8.5.0', 'line 1\nline 2, "quoted"\ttab', eventId(1),
+      'success', '203.0.113.7', 'curl/8.5.0', 'line 1\nline 2, "quoted"\ttab', eventId(1), 'billing-api',
     ]);
 
     // Target: http(s) hrefs are links, other schemes plain text.
@@ -364,7 +366,7 @@ describe('XLSX', () => {
       expect(rowValues(ws.getRow(1))).toEqual(ALL_HEADERS);
       expect(ws.getRow(1).getCell(1).font?.bold).toBe(true);
       expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
-      expect(ws.autoFilter).toBe(`A1:M${ws.rowCount}`);
+      expect(ws.autoFilter).toBe(`A1:N${ws.rowCount}`);
       for (let r = 2; r <= ws.rowCount; r++) ids.push(ws.getRow(r).getCell(13).value);
     }
     expect(ids).toEqual(events.map((e) => e.id));

@@ -33,5 +33,6 @@ export function eventRow(e: AuditEvent, zone: DisplayZone): HTMLTableRowElement 
     h('td', {}, href && target ? h('a', { href, rel: 'noopener noreferrer', target: '_blank' }, target) : target),
     h('td', {}, h('span', { class: `outcome outcome-${e.outcome}` }, OUTCOME_LABELS[e.outcome] ?? e.outcome)),
     h('td', { class: 'nowrap' }, e.client?.ip ?? ''),
+    h('td', {}, e.service?.name ?? ''),
   );
 }
