@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCollector } from '@otel-audit/collector';
-import type { AuditEvent } from '@otel-audit/contract';
+import { isReservedAction, type AuditEvent } from '@otel-audit/contract';
 import {
   AUDIT_ACTIONS,
   REDACTED,
@@ -135,7 +135,10 @@ describe('secrets never leave the process', () => {
 
 describe('the action catalogue through the real pipeline', () => {
   it('every catalogue action round-trips with its category and default message', async () => {
-    const actions = Object.keys(AUDIT_ACTIONS) as KnownAuditAction[];
+    // audit_log.* is the export service's alone: the collector refuses it from context-app
+    // (collector/test/collector-sender-actions.test.ts); look-records.test.ts stores it.
+    const actions = (Object.keys(AUDIT_ACTIONS) as KnownAuditAction[]).filter((a) => !isReservedAction(a));
+    expect(actions.length).toBeGreaterThan(100);
     const ids = new Map(actions.map((action) => [audit.record({ action, actor, request: { id: 'r-2', parentId: 'r-1' } }), action]));
     await audit.flush();
     const seen = new Map<string, AuditEvent>();
