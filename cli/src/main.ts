@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { buildCollector, collectorConfigFromEnv, retentionFromConfig } from '@otel-audit/collector';
+import { buildCollector, collectorConfigFromEnv, collectorOptionsFromConfig, retentionFromConfig } from '@otel-audit/collector';
 import {
   DirectoryFileStorage,
   buildExportService,
@@ -78,17 +78,9 @@ function closeOnSignal(apps: FastifyInstance[], store: AuditStore): void {
 
 async function startCollector(store: AuditStore, config = collectorConfigFromEnv()) {
   const retention = retentionFromConfig(config, store);
-  const app = buildCollector({
-    store,
-    retention: retention.options,
-    bodyLimit: config.bodyLimit,
-    spoolDir: config.spoolDir,
-    spoolMaxBytes: config.spoolMaxBytes,
-    storeTimeoutMillis: config.storeTimeoutMillis,
-    senderTokens: config.senderTokens,
-    ...(config.integrity ? { integrity: config.integrity } : {}),
-    logger: logger(),
-  });
+  const app = buildCollector({ store, retention: retention.options, ...collectorOptionsFromConfig(config), logger: logger() });
+  // Once per start: an operator who opted out of sender authentication beyond loopback is reminded in the log.
+  for (const warning of config.warnings) app.log.warn(warning);
   if (retention.warning) app.log.warn(retention.warning);
   app.addHook('onClose', () => retention.close());
   await app.listen({ host: config.host, port: config.port });
