@@ -62,7 +62,8 @@ describe('export service on a real SQLite file', () => {
       const res = await get(`?from=${day}T00:00:00Z&to=2020-02-03T00:00:00Z`, token);
       expect(res.statusCode).toBe(200);
       const lines = res.body.trim().split('\n');
-      expect(lines[0]).toMatch(/^Date \(UTC\),User,/);
+      // Every cell quoted (neutralize-formulas.ts): the header too.
+      expect(lines[0]).toMatch(/^"Date \(UTC\)","User",/);
       expect(lines).toHaveLength(3);
       expect(res.headers['content-disposition']).toBe('attachment; filename="audit-log_all-users_2020-02-02_2020-02-03.csv"');
     }
