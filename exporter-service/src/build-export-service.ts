@@ -111,7 +111,6 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
   const authenticate = createAuthenticator(o.auth);
   const { store } = o;
   const limits = { defaultWindowMs: o.defaultWindowMs, maxRangeMs: o.maxRangeMs };
-  const cursors = new EventCursorCodec(cursorKey(o.cursorSecret ?? o.jobs?.linkSecret));
   const metrics = new LookMetrics();
   const ownAudit = o.audit && !isAuditLogger(o.audit) ? o.audit : undefined;
   const audit = ownAudit ? createExportAuditLogger(ownAudit, app.log, metrics) : (o.audit as AuditLogger | undefined);
@@ -123,6 +122,7 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
       await audit!.shutdown({ timeoutMillis }).catch((err: unknown) => app.log.warn({ err }, 'audit records of looks at the log not yet delivered; kept for the next start'));
     });
   }
+  const cursors = new EventCursorCodec(cursorKey(o.cursorSecret ?? o.jobs?.linkSecret));
 
   // First: its onRoute hook must see every route, and its headers go on every answer.
   registerSecurityHeaders(app);
@@ -160,6 +160,11 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
 
     api.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
+    api.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+      return metrics.render();
+    });
+
     api.get(
       '/v1/me',
       {
@@ -167,11 +172,6 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
           summary: 'Who the token says you are, and which scopes you may ask for (for the web viewer and other clients)',
           response: { 200: ME_SCHEMA, 401: ERROR_SCHEMA },
         },
-    api.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-      return metrics.render();
-    });
-
       },
       async (request) => {
         const caller = await authenticate(request.headers.authorization);
@@ -283,6 +283,11 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
             `${total} rows is over the ${o.rowCap}-row limit of a direct download; start a background export with POST /v1/exports`,
           );
         }
+        // Recorded before the first byte (fail closed), ended whatever happens next.
+        const look = looks.start(lookSubject(request, caller, parsed), { delivery: 'download', format, rowsMatching: total });
+        let rows = 0;
+        let failure: unknown;
+        endLookWhenClosed(looks, look, request, reply, () => ({ rows, failure }));
         // A client that goes away stops the query (and closes the point in time).
         const abort = new AbortController();
         reply.raw.on('close', () => abort.abort());
@@ -292,12 +297,8 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
         let first: IteratorResult<AuditEvent>;
         try {
           first = await events.next();
-        // Recorded before the first byte (fail closed), ended whatever happens next.
-        const look = looks.start(lookSubject(request, caller, parsed), { delivery: 'download', format, rowsMatching: total });
-        let rows = 0;
-        let failure: unknown;
-        endLookWhenClosed(looks, look, request, reply, () => ({ rows, failure }));
         } catch (err) {
+          failure = err;
           request.log.error({ err }, 'store query failed');
           throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
         }
@@ -306,7 +307,6 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
             rows += 1;
             yield r.value;
           }
-          failure = err;
         }
         const name = `audit-log_${scopeLabel(parsed.scope)}_${parsed.query.from.toISOString().slice(0, 10)}_${parsed.query.to.toISOString().slice(0, 10)}.${format}`;
         reply.header('content-disposition', `attachment; filename="${name}"`);
@@ -314,6 +314,10 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
         if (format === 'csv') {
           reply.header('content-type', 'text/csv; charset=utf-8');
           body = csvStream(counted(), { ...fmt, delimiter: request.query.delimiter === ';' ? ';' : ',', bom: request.query.bom === 'true' || request.query.bom === '1' });
+          // Before fastify's own listener: the failure is known when the response closes.
+          body.on('error', (err) => {
+            if (!abort.signal.aborted) failure ??= err;
+          });
         } else {
           reply.header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
           const out = new PassThrough();
@@ -326,10 +330,6 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
           });
           body = out;
         }
-          // Before fastify's own listener: the failure is known when the response closes.
-          body.on('error', (err) => {
-            if (!abort.signal.aborted) failure ??= err;
-          });
         return reply.send(body);
       };
 
@@ -359,6 +359,10 @@ export function buildExportService(opts: ExportServiceOptions): FastifyInstance 
   return app;
 }
 
+function isAuditLogger(a: AuditLogger | ExportAuditOptions): a is AuditLogger {
+  return typeof (a as Partial<AuditLogger>).record === 'function';
+}
+
 function parseFormat(p: FormatParams): ExportFormat {
   const keys = EXPORT_FORMAT_DEFAULTS.columns;
   const columns = p.columns ? p.columns.split(',').map((c) => c.trim()).filter(Boolean) : keys;
@@ -368,10 +372,6 @@ function parseFormat(p: FormatParams): ExportFormat {
   if (unknown !== undefined) {
     throw new ExportError('AUDIT_ERR_INVALID_QUERY', `columns: unknown column ${JSON.stringify(unknown)}; known: ${keys.join(', ')}`);
   }
-function isAuditLogger(a: AuditLogger | ExportAuditOptions): a is AuditLogger {
-  return typeof (a as Partial<AuditLogger>).record === 'function';
-}
-
   const timeZone = p.tz || EXPORT_FORMAT_DEFAULTS.timeZone;
   if (!isValidTimeZone(timeZone)) throw new ExportError('AUDIT_ERR_INVALID_QUERY', `tz must be an IANA time zone, got ${JSON.stringify(timeZone)}`);
   const df = (p.dateFormat ?? EXPORT_FORMAT_DEFAULTS.dateFormat).toLowerCase();
