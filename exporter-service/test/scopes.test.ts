@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@otel-audit/contract';
 import { buildExportService, signToken, type TokenClaims } from '@otel-audit/exporter-service';
@@ -85,7 +86,7 @@ for (const kind of kinds) {
             }
             const ids = url.startsWith('/v1/events')
               ? (res.json().events as AuditEvent[]).map((e) => e.id)
-              : res.body.trim().split('\n').slice(1).map((line) => line.split(',').at(-1));
+              : (parse(res.body, { columns: true }) as Record<string, string>[]).map((row) => row['Event ID']);
             expect(ids).toEqual(expected.map((i) => events[i]!.id));
           }
         });
