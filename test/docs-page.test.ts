@@ -1,19 +1,16 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExportService } from '@otel-audit/exporter-service';
 import { SqliteStore } from '@otel-audit/store';
+import { launchChromium, skipBrowser, skipBrowserReason } from './support/chromium.js';
 import { listen } from './support/services.js';
 
 /** The API docs page under the service's Content-Security-Policy, in Debian's headless chromium. */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const chromiumMissing = !existsSync(CHROMIUM);
-// In CI a missing browser is a failure (the launch throws), never a skip.
-const skipBrowser = chromiumMissing && process.env.CI !== 'true';
 
-describe.skipIf(skipBrowser)(`API docs page in headless chromium${skipBrowser ? ` (skipped: no ${CHROMIUM}; apt-get install -y chromium)` : ''}`, { timeout: 120_000 }, () => {
+describe.skipIf(skipBrowser)(`API docs page in headless chromium${skipBrowserReason}`, { timeout: 120_000 }, () => {
   let browser: Browser;
   let dir: string;
   let store: SqliteStore;
@@ -25,11 +22,7 @@ describe.skipIf(skipBrowser)(`API docs page in headless chromium${skipBrowser ? 
     store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
     app = buildExportService({ store, auth: { secret: 'docs-page-test-secret-of-at-least-32-chars' } });
     base = await listen(app);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

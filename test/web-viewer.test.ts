@@ -1,16 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@otel-audit/contract';
 import { DirectoryFileStorage, buildExportService, signToken } from '@otel-audit/exporter-service';
 import type { ExportJobStore } from '@otel-audit/store';
+import { launchChromium, skipBrowser, skipBrowserReason } from './support/chromium.js';
 import { elasticsearch } from './support/elasticsearch.js';
 import { validEvent } from './support/otlp-json.js';
 import { elasticsearchStores, eventually, isolatedDay, listen, sqliteStores, type StorePair } from './support/services.js';
@@ -19,10 +20,6 @@ import { elasticsearchStores, eventually, isolatedDay, listen, sqliteStores, typ
  * The web viewer end to end: the page as `npm run build` makes it, served by a real export
  * service on a real store, driven in Debian's headless chromium through playwright-core.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const chromiumMissing = !existsSync(CHROMIUM);
-// In CI a missing browser is a failure (the launch throws), never a skip.
-const skipBrowser = chromiumMissing && process.env.CI !== 'true';
 const SECRET = 'web-viewer-test-secret-of-at-least-32-chars';
 const LINK_SECRET = 'web-viewer-link-secret-of-at-least-32-chars';
 const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
@@ -40,7 +37,7 @@ const kinds = [
 let viewerDir: string;
 let browser: Browser;
 
-describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (skipped: no ${CHROMIUM}; apt-get install -y chromium)` : ''}`, { timeout: 120_000 }, () => {
+describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowserReason}`, { timeout: 120_000 }, () => {
   beforeAll(async () => {
     // The sources under test, built as `npm run build` builds them, into a folder of this run.
     viewerDir = mkdtempSync(join(tmpdir(), 'otel-audit-viewer-'));
@@ -50,11 +47,7 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowser ? ` (
       build: { outDir: viewerDir, emptyOutDir: true, sourcemap: false },
     });
     mkdirSync(SCREENSHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

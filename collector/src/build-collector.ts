@@ -1,19 +1,18 @@
-import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { fromLogRecord, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
 import { DiskSpool } from '@otel-audit/spool';
-import type { AuditStore, RejectedRecord } from '@otel-audit/store';
+import type { AuditStore } from '@otel-audit/store';
 import { CollectorError } from './errors.js';
 import { Ingestor, type SpoolEntry } from './internal/ingest.js';
 import { ChainKeeper, type IntegrityOptions } from './internal/chain-keeper.js';
 import { CollectorMetrics } from './internal/metrics.js';
 import { RetentionJob, type RetentionOptions } from './internal/retention.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
-import { actionRefusal, SenderTokens, type Sender, type SenderTokenEntry } from './internal/sender-auth.js';
-import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus, type PartialSuccess } from './internal/otlp-proto.js';
+import { SenderTokens, type Sender, type SenderTokenEntry } from './internal/sender-auth.js';
+import { receiveRecords } from './internal/receive-records.js';
+import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus } from './internal/otlp-proto.js';
 
 export interface CollectorOptions {
   store: AuditStore;
@@ -101,7 +100,6 @@ export const COLLECTOR_DEFAULTS = {
 
 // google.rpc.Code values used in OTLP error bodies.
 const RPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 429: 8, 503: 14 };
-const REJECTION_SAMPLE = 5;
 const PROTOBUF = 'application/x-protobuf';
 
 /** The OTLP/HTTP receiver as a Fastify instance; `listen` is the caller's business. */
@@ -236,46 +234,11 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
   // In a child context: it loads after the rate-limit plugin, whose route hook it must get.
   void app.register(async (scope) => {
     scope.post('/v1/logs', { onRequest: checkSender, ...(limited ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}) }, async (request, reply) => {
-      const sender = senderOf.get(request);
       const protobuf = isProtobuf(request);
       const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
-      if (sender && records.some((r) => r.serviceName !== sender.service)) {
-        throw new CollectorError('AUDIT_ERR_SENDER_FORBIDDEN', `this sender token may write only for service.name ${JSON.stringify(sender.service)}`);
-      }
-      metrics.received += records.length;
-      const accepted: AuditEvent[] = [];
-      const deadLetters: RejectedRecord[] = [];
-      const receivedAt = new Date().toISOString();
-      for (const record of records) {
-        const candidate = fromLogRecord(record);
-        // Per record, not per batch: a sender's other events are not lost because one was
-        // not its to write, and the attempt stays visible in the dead letters.
-        const refusal =
-          typeof candidate.action === 'string'
-            ? actionRefusal(candidate.action, sender ?? { service: record.serviceName ?? '', authenticated: false })
-            : undefined;
-        if (refusal) {
-          metrics.reject('action_forbidden');
-          deadLetters.push({ id: `forbidden-${sha256(JSON.stringify(candidate))}`, receivedAt, reason: refusal, serviceName: record.serviceName, record: candidate });
-          continue;
-        }
-        const result = validateAuditEvent(candidate);
-        if (result.ok) accepted.push(result.event);
-        else {
-          const reason = result.problems.join(', ');
-          metrics.reject('contract');
-          deadLetters.push({ id: `contract-${sha256(JSON.stringify(candidate))}`, receivedAt, reason, serviceName: record.serviceName, record: candidate });
-        }
-      }
-      // Resolves once every accepted record is in the store or fsynced in the spool, and
-      // every refused one is in the dead-letter store (or the spool); 503 otherwise.
-      await ingestor.ingest(accepted, deadLetters);
-      const rejected = deadLetters.length;
-      const problems = deadLetters.slice(0, REJECTION_SAMPLE).map((d) => d.reason);
-      request.log.info({ received: records.length, accepted: records.length - rejected, rejected }, 'logs batch');
+      const { received, rejected, partialSuccess } = await receiveRecords(records, senderOf.get(request), { ingestor, metrics });
+      request.log.info({ received, accepted: received - rejected, rejected }, 'logs batch');
       // OTLP/HTTP: the response uses the request's encoding.
-      const partialSuccess: PartialSuccess | undefined =
-        rejected === 0 ? undefined : { rejectedLogRecords: rejected, errorMessage: problems.join('; ') };
       if (protobuf) {
         reply.header('content-type', PROTOBUF);
         return encodeExportLogsResponse(partialSuccess);
@@ -304,10 +267,6 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
 }
 
 const gunzipAsync = promisify(gunzip);
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 function isProtobuf(request: FastifyRequest): boolean {
   const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
