@@ -102,6 +102,14 @@ export interface ReceivedLogRecord {
   attributes: Record<string, unknown>;
   /** `service.name` of the sender's resource. */
   serviceName?: string | undefined;
+  /**
+   * The record as the sender sent it, kept in the dead-letter store when it is refused:
+   * an OTLP/JSON request (protobuf JSON mapping) holding only this record with its
+   * resource and scope, e.g. `{ resourceLogs: [{ resource, scopeLogs: [{ scope,
+   * logRecords: [lr] }] }] }`, so `otel-audit dead-letters replay` can decode it again
+   * under today's contract. Undefined when the receiver keeps none.
+   */
+  original?: unknown;
 }
 
 /**
