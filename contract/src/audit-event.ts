@@ -37,6 +37,10 @@ const required = (maxLength: number) => Type.String({ minLength: 1, maxLength })
 /** `resource.verb`, lower case, dotted: `auth.login`, `api_token.create`. */
 export const ACTION_PATTERN = '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$';
 const UUID_V7_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$';
+// W3C trace context ids as OpenTelemetry writes them in text: lower-case hex, 16 and 8
+// bytes. The all-zero ids mean "no trace"; fromLogRecord drops them before validation.
+export const TRACE_ID_PATTERN = '^[0-9a-f]{32}$';
+export const SPAN_ID_PATTERN = '^[0-9a-f]{16}$';
 // RFC 3339 with an explicit zone; stored events always use the `Z` form of toISOString().
 const TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
 
@@ -114,6 +118,12 @@ export const AuditEventSchema = Type.Object(
     ...callerFields,
     /** Set by the collector from the sender's OpenTelemetry resource (`service.name`). */
     service: Type.Optional(Type.Object({ name: required(256) }, { additionalProperties: false })),
+    /**
+     * The trace and span that were active when the event was recorded, from the
+     * LogRecord's own trace context (never an attribute): ECS `trace.id` / `span.id`.
+     */
+    traceId: Type.Optional(Type.String({ pattern: TRACE_ID_PATTERN })),
+    spanId: Type.Optional(Type.String({ pattern: SPAN_ID_PATTERN })),
   },
   { additionalProperties: false },
 );
@@ -124,7 +134,9 @@ export type AuditResource = NonNullable<AuditEvent['resource']>;
 export type AuditChange = NonNullable<AuditEvent['changes']>[number];
 
 /** What an application passes to `record()`. */
-export type AuditEventInput = Omit<AuditEvent, 'id' | 'time' | 'outcome' | 'service' | 'category' | 'action'> & {
+// `traceId`/`spanId` are not input: `record()` takes them from the active span, as every
+// OpenTelemetry log does, so an event cannot claim a trace it was not recorded in.
+export type AuditEventInput = Omit<AuditEvent, 'id' | 'time' | 'outcome' | 'service' | 'category' | 'action' | 'traceId' | 'spanId'> & {
   /** `resource.verb`. Catalogue actions autocomplete; any other action needs a `category`. */
   // `string & {}` keeps the catalogue's names as suggestions without refusing other strings.
   action: KnownAuditAction | (string & {});

@@ -3,6 +3,8 @@ export {
   AUDIT_OUTCOMES,
   ACTOR_TYPES,
   ACTION_PATTERN,
+  TRACE_ID_PATTERN,
+  SPAN_ID_PATTERN,
   METADATA_LIMITS,
   AuditEventSchema,
   ActorSchema,

@@ -52,6 +52,9 @@ export interface AuditLogRecord {
   severityText: string;
   body?: string;
   attributes: Attributes;
+  /** The LogRecord's trace context (lower-case hex), not an attribute; set only when the event has one. */
+  traceId?: string;
+  spanId?: string;
 }
 
 export function toLogRecord(event: AuditEvent): AuditLogRecord {
@@ -90,6 +93,8 @@ export function toLogRecord(event: AuditEvent): AuditLogRecord {
     severityText: failed ? 'WARN' : 'INFO',
     ...(event.message !== undefined ? { body: event.message } : {}),
     attributes: a,
+    ...(event.traceId !== undefined ? { traceId: event.traceId } : {}),
+    ...(event.spanId !== undefined ? { spanId: event.spanId } : {}),
   };
 }
 
@@ -102,6 +107,12 @@ export interface ReceivedLogRecord {
   attributes: Record<string, unknown>;
   /** `service.name` of the sender's resource. */
   serviceName?: string | undefined;
+  /**
+   * The LogRecord's `traceId` / `spanId` as hex text (decoders turn protobuf bytes into
+   * hex); any case. fromLogRecord keeps them only when well-formed and not all zero.
+   */
+  traceId?: string | undefined;
+  spanId?: string | undefined;
   /**
    * The record as the sender sent it, kept in the dead-letter store when it is refused:
    * an OTLP/JSON request (protobuf JSON mapping) holding only this record with its
@@ -141,6 +152,7 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
       // Left as the string: validation reports "changes: must be array".
     }
   }
+  const traceId = traceContextId(record.traceId, 32);
   const event = obj({
     id: get(ATTR.id),
     time: timestamp ? isoTime(timestamp) : undefined,
@@ -170,8 +182,23 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
     message: record.body,
     metadata: obj(metadata),
     service: obj({ name: record.serviceName }),
+    traceId,
+    // A span id means nothing without its trace (W3C: the pair is the span context).
+    spanId: traceId ? traceContextId(record.spanId, 16) : undefined,
   });
   return xmlSafeDeep(event ?? {});
+}
+
+/**
+ * A trace or span id as stored: lower-case hex of the right length, or nothing. All
+ * zeros is OpenTelemetry's "no trace", and a malformed id is dropped rather than
+ * reported: the trace context only links the event to a trace, and an audit event must
+ * not be refused (a failed log-on lost) because a sender's tracing is broken.
+ */
+function traceContextId(value: string | undefined, hexDigits: number): string | undefined {
+  if (typeof value !== 'string' || value.length !== hexDigits) return undefined;
+  const hex = value.toLowerCase();
+  return /^[0-9a-f]+$/.test(hex) && /[1-9a-f]/.test(hex) ? hex : undefined;
 }
 
 /**

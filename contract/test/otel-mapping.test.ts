@@ -62,4 +62,45 @@ describe('OpenTelemetry mapping', () => {
     const result = validateAuditEvent(fromLogRecord({ ...record, attributes: { ...record.attributes, 'user.id': 42 } }));
     expect(result).toEqual({ ok: false, problems: ['actor.id: must be string'] });
   });
+
+  describe('trace context', () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const spanId = '00f067aa0ba902b7';
+
+    it('round-trips the trace and span id as the LogRecord trace context, not as attributes', () => {
+      const traced = { ...full, traceId, spanId };
+      const record = toLogRecord(traced);
+      expect(record).toMatchObject({ traceId, spanId });
+      expect(Object.values(record.attributes)).not.toContain(traceId);
+      expect(validateAuditEvent(fromLogRecord({ ...record, serviceName: 'billing' }))).toEqual({ ok: true, event: traced });
+    });
+
+    it('stores ids in lower case, as OpenTelemetry writes them in text', () => {
+      const back = fromLogRecord({ ...toLogRecord(full), traceId: traceId.toUpperCase(), spanId: spanId.toUpperCase() });
+      expect(back).toMatchObject({ traceId, spanId });
+    });
+
+    it('drops all-zero ids ("no trace") and malformed ones instead of refusing the event', () => {
+      const record = toLogRecord(full);
+      for (const ids of [
+        { traceId: '0'.repeat(32), spanId: '0'.repeat(16) },
+        { traceId: 'not-a-trace-id', spanId: 'xyz' },
+        { traceId: traceId.slice(1), spanId: spanId.slice(1) },
+        // A span id without a valid trace id is no span context.
+        { traceId: '0'.repeat(32), spanId },
+      ]) {
+        const back = fromLogRecord({ ...record, ...ids, serviceName: 'billing' });
+        expect(back).not.toHaveProperty('traceId');
+        expect(back).not.toHaveProperty('spanId');
+        expect(validateAuditEvent(back)).toEqual({ ok: true, event: full });
+      }
+      expect(fromLogRecord({ ...record, traceId, spanId: '0'.repeat(16) })).toMatchObject({ traceId });
+      expect(fromLogRecord({ ...record, traceId, spanId: '0'.repeat(16) })).not.toHaveProperty('spanId');
+    });
+
+    it('refuses an event whose stored ids are not lower-case hex', () => {
+      expect(validateAuditEvent({ ...full, traceId: traceId.toUpperCase() })).toMatchObject({ ok: false });
+      expect(validateAuditEvent({ ...full, traceId, spanId: 'short' })).toMatchObject({ ok: false });
+    });
+  });
 });
