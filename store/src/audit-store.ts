@@ -23,10 +23,47 @@ export interface RejectedRecord {
   id: string;
   /** When the collector received it (ISO 8601). */
   receivedAt: string;
+  /** Every problem in one line (`category: is required, time: …`), as partial_success reports it. */
   reason: string;
   serviceName?: string | undefined;
   /** The record as the collector rebuilt it, before validation. */
   record: unknown;
+  /**
+   * The record as the sender sent it (ReceivedLogRecord.original: a one-record OTLP/JSON
+   * request), so a misspelt attribute stays visible and the record can be replayed.
+   * `{ truncated: true, originalBytes, head }` when it was larger than the collector's
+   * bound (then it cannot be replayed); undefined in dead letters from before it was kept.
+   */
+  original?: unknown;
+  /** The reason, per field (`{ field: 'category', problem: 'is required' }`); undefined in older dead letters. */
+  problems?: DeadLetterProblem[] | undefined;
+}
+
+export interface DeadLetterProblem {
+  /** The contract field (`actor.id`), or `(event)` / `(store)` / `(sender)` when no one field is at fault. */
+  field: string;
+  problem: string;
+}
+
+/** Which dead letters to read: all given conditions hold. */
+export interface DeadLetterQuery {
+  /** Received at or after. */
+  since?: Date;
+  serviceName?: string;
+  /** Newest first stops after this many. Default: 1000. */
+  limit?: number;
+}
+
+/**
+ * Reading the dead-letter store, for operators (`otel-audit dead-letters`). Apart from
+ * AuditStore because only an operator's tool reads dead letters: on Elasticsearch it
+ * takes a user who may read audit-rejected-* (the admin), not the collector's writer
+ * or the export service's reader.
+ */
+export interface DeadLetterReader {
+  /** Newest first. */
+  listRejected(query: DeadLetterQuery): Promise<RejectedRecord[]>;
+  getRejected(id: string): Promise<RejectedRecord | undefined>;
 }
 
 /**
@@ -46,6 +83,8 @@ export interface EventFilter {
   resourceId?: string;
   /** An address, or a CIDR range (`10.0.0.0/8`, `2001:db8::/32`). */
   ip?: string;
+  /** Events recorded inside this trace (32 lower-case hex digits, as stored). */
+  traceId?: string;
   /** Words that must all appear in the message, the actor's name or the resource's name. Never query syntax. */
   text?: string;
 }

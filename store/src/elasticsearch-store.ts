@@ -2,7 +2,7 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import { createElasticsearchClient } from './internal/es-client.js';
 import { searchWords } from './internal/search-words.js';
 import type { AuditEvent } from '@otel-audit/contract';
-import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
+import type { AuditStore, DeadLetterProblem, DeadLetterQuery, DeadLetterReader, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import type { SignedDigest } from './digest-signing.js';
 import { canonicalEvent, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
 import {
@@ -45,7 +45,7 @@ export interface ElasticsearchStoreOptions {
 /** A chained write whose outcome is not known yet (the bulk request threw). */
 type Proposed = { event: AuditEvent; position: ChainPosition; doc: Record<string, unknown>; kept?: boolean; reason?: string };
 
-export class ElasticsearchStore implements AuditStore {
+export class ElasticsearchStore implements AuditStore, DeadLetterReader {
   readonly kind = 'elasticsearch' as const;
   readonly description: string;
   readonly client: Client;
@@ -100,10 +100,18 @@ export class ElasticsearchStore implements AuditStore {
         template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1' }, mappings: DIGEST_MAPPINGS as never },
         _meta: { description: 'otel-audit signed digests of the collectors\' hash chains' },
       });
-      // Daily indices created before chaining have a strict mapping without audit.chain:
-      // today's would refuse every chained write until midnight.
+      // Daily indices created before chaining (or before trace context) have a strict
+      // mapping without audit.chain (or trace.id, span.id): today's would refuse every
+      // such write until midnight.
+      const { audit, trace, span } = EVENT_MAPPINGS.properties;
       await this.client.indices
-        .putMapping({ index: `${INDEX_PREFIX}*`, allow_no_indices: true, properties: { audit: EVENT_MAPPINGS.properties.audit } as never })
+        .putMapping({ index: `${INDEX_PREFIX}*`, allow_no_indices: true, properties: { audit, trace, span } as never })
+        .catch((err: unknown) => {
+          if (!(err instanceof errors.ResponseError && err.statusCode === 404)) throw err;
+        });
+      // Likewise today's dead-letter index from before issue 14 would refuse `audit.*`.
+      await this.client.indices
+        .putMapping({ index: `${REJECTED_PREFIX}*`, allow_no_indices: true, properties: { audit: REJECTED_MAPPINGS.properties.audit } as never })
         .catch((err: unknown) => {
           if (!(err instanceof errors.ResponseError && err.statusCode === 404)) throw err;
         });
@@ -412,6 +420,14 @@ export class ElasticsearchStore implements AuditStore {
         error: { message: r.reason },
         ...(r.serviceName ? { service: { name: r.serviceName } } : {}),
         event: { original: JSON.stringify(r.record) },
+        ...(r.original !== undefined || r.problems !== undefined
+          ? {
+              audit: {
+                ...(r.original !== undefined ? { original: JSON.stringify(r.original) } : {}),
+                ...(r.problems !== undefined ? { problems: r.problems } : {}),
+              },
+            }
+          : {}),
       },
     ]);
     const response = await this.client.bulk({ operations });
@@ -419,6 +435,34 @@ export class ElasticsearchStore implements AuditStore {
     if (failed.length > 0) {
       const first = failed[0]!.create!;
       throw new Error(`dead-letter write failed for ${failed.length} record(s): ${first.error?.type ?? first.status}: ${first.error?.reason ?? ''}`);
+    }
+  }
+
+  async listRejected(q: DeadLetterQuery): Promise<RejectedRecord[]> {
+    const filter: object[] = [];
+    if (q.since) filter.push({ range: { '@timestamp': { gte: q.since.toISOString() } } });
+    if (q.serviceName !== undefined) filter.push({ term: { 'service.name': q.serviceName } });
+    return this.#searchRejected({ bool: { filter } }, q.limit ?? 1000);
+  }
+
+  async getRejected(id: string): Promise<RejectedRecord | undefined> {
+    // By _id over the daily indices: which day holds it is not known from the id.
+    return (await this.#searchRejected({ ids: { values: [id] } }, 1))[0];
+  }
+
+  async #searchRejected(query: object, size: number): Promise<RejectedRecord[]> {
+    await this.client.indices.refresh({ index: `${REJECTED_PREFIX}*`, ignore_unavailable: true, allow_no_indices: true });
+    try {
+      const page = await this.client.search<RejectedDocument>({
+        index: `${REJECTED_PREFIX}*`,
+        size,
+        query: query as never,
+        sort: [{ '@timestamp': 'desc' }],
+      });
+      return page.hits.hits.map((hit) => rejectedFromDocument(hit._id!, hit._source!));
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return [];
+      throw err;
     }
   }
 
@@ -585,6 +629,7 @@ function esQuery(q: EventQuery): Record<string, unknown> {
   }
   if (f.resourceType !== undefined) must.push({ term: { 'audit.resource.type': f.resourceType } });
   if (f.resourceId !== undefined) must.push({ term: { 'audit.resource.id': f.resourceId } });
+  if (f.traceId !== undefined) must.push({ term: { 'trace.id': f.traceId } });
   // A term query on an `ip` field takes an address or a CIDR range.
   if (f.ip !== undefined) must.push({ term: { 'source.ip': f.ip } });
   const words = searchWords(f.text);
@@ -600,4 +645,25 @@ function esQuery(q: EventQuery): Record<string, unknown> {
     });
   }
   return { bool: { filter: must } };
+}
+
+interface RejectedDocument {
+  '@timestamp': string;
+  error: { message: string };
+  service?: { name: string };
+  event: { original: string };
+  audit?: { original?: string; problems?: DeadLetterProblem[] };
+}
+
+/** Documents from before issue 14 have no `audit`: they read with `original` and `problems` left out. */
+function rejectedFromDocument(id: string, doc: RejectedDocument): RejectedRecord {
+  return {
+    id,
+    receivedAt: doc['@timestamp'],
+    reason: doc.error.message,
+    serviceName: doc.service?.name,
+    record: JSON.parse(doc.event.original),
+    ...(doc.audit?.original !== undefined ? { original: JSON.parse(doc.audit.original) } : {}),
+    ...(doc.audit?.problems !== undefined ? { problems: doc.audit.problems } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-export type { AuditStore, EventCursor, EventFilter, EventQuery, InsertResult, InsertFailure, RejectedRecord } from './audit-store.js';
+export type { AuditStore, EventCursor, EventFilter, EventQuery, InsertResult, InsertFailure, RejectedRecord, DeadLetterProblem, DeadLetterQuery, DeadLetterReader } from './audit-store.js';
 export { ElasticsearchStore } from './elasticsearch-store.js';
 export type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
 export { SqliteStore } from './sqlite-store.js';

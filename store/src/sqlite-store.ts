@@ -3,7 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from '@otel-audit/contract';
 import { searchWords } from './internal/search-words.js';
-import type { AuditStore, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
+import type { AuditStore, DeadLetterQuery, DeadLetterReader, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import type { SignedDigest } from './digest-signing.js';
 import { canonicalEvent, chainHash, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
 import { makePrivateDatabaseFile, makePrivateDir } from './internal/private-files.js';
@@ -61,10 +61,21 @@ const MIGRATIONS = [
      doc      TEXT NOT NULL,
      PRIMARY KEY (chain_id, last_seq)
    ) WITHOUT ROWID;`,
+  // 2: dead letters you can see and replay (issue 14): the record as sent and the problems
+  // per field, as JSON; NULL in rows from before, which stay readable.
+  `ALTER TABLE audit_rejected ADD COLUMN original TEXT;
+   ALTER TABLE audit_rejected ADD COLUMN problems TEXT;
+   CREATE INDEX audit_rejected_service_time ON audit_rejected (service_name, received_ms);`,
+  // 3: trace context (issue 14). A column, so "the events of this trace" is an index
+  // lookup rather than a scan of every document in the time range; partial, since most
+  // events carry none. Earlier rows have no trace id (the contract had none), so nothing
+  // to fill in.
+  `ALTER TABLE audit_events ADD COLUMN trace_id TEXT;
+   CREATE INDEX audit_events_trace ON audit_events (trace_id, time_ms, id) WHERE trace_id IS NOT NULL;`,
 ];
 
 /** The embedded default (DESIGN.md decision 9): one file, WAL, create-only rows. */
-export class SqliteStore implements AuditStore {
+export class SqliteStore implements AuditStore, DeadLetterReader {
   readonly kind = 'sqlite' as const;
   readonly description: string;
   readonly #db: Database.Database;
@@ -89,8 +100,8 @@ export class SqliteStore implements AuditStore {
     this.#migrate();
     // ON CONFLICT DO NOTHING: create-only; an existing id is a duplicate, never replaced.
     const insert = this.#db.prepare(
-      `INSERT INTO audit_events (id, time_ms, action, category, outcome, actor_id, workspace_id, service_name, doc, chain_id, chain_seq, chain_hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+      `INSERT INTO audit_events (id, time_ms, action, category, outcome, actor_id, workspace_id, service_name, doc, chain_id, chain_seq, chain_hash, trace_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
     );
     const insertMany = this.#db.transaction((events: readonly AuditEvent[], chain: HashChain | undefined) => {
       const result: InsertResult = { created: 0, duplicates: 0, failed: [] };
@@ -114,6 +125,7 @@ export class SqliteStore implements AuditStore {
           position?.id ?? null,
           position?.seq ?? null,
           position?.hash ?? null,
+          e.traceId ?? null,
         );
         if (info.changes === 1) {
           result.created += 1;
@@ -134,11 +146,19 @@ export class SqliteStore implements AuditStore {
       return result;
     };
     const insertRejected = this.#db.prepare(
-      `INSERT INTO audit_rejected (id, received_ms, reason, service_name, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+      `INSERT INTO audit_rejected (id, received_ms, reason, service_name, record, original, problems) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
     );
     this.#insertRejected = this.#db.transaction((records: readonly RejectedRecord[]) => {
       for (const r of records) {
-        insertRejected.run(r.id, Date.parse(r.receivedAt), r.reason, r.serviceName ?? null, JSON.stringify(r.record ?? null));
+        insertRejected.run(
+          r.id,
+          Date.parse(r.receivedAt),
+          r.reason,
+          r.serviceName ?? null,
+          JSON.stringify(r.record ?? null),
+          r.original === undefined ? null : JSON.stringify(r.original),
+          r.problems === undefined ? null : JSON.stringify(r.problems),
+        );
       }
     });
   }
@@ -157,23 +177,30 @@ export class SqliteStore implements AuditStore {
     this.#insertRejected(records);
   }
 
-  /** Dead letters, oldest first: for operators and tests. */
+  /** Dead letters, oldest first: for tests. */
   rejected(): RejectedRecord[] {
-    return (
-      this.#db.prepare('SELECT id, received_ms, reason, service_name, record FROM audit_rejected ORDER BY received_ms, id').all() as {
-        id: string;
-        received_ms: number;
-        reason: string;
-        service_name: string | null;
-        record: string;
-      }[]
-    ).map((r) => ({
-      id: r.id,
-      receivedAt: new Date(r.received_ms).toISOString(),
-      reason: r.reason,
-      serviceName: r.service_name ?? undefined,
-      record: JSON.parse(r.record),
-    }));
+    return (this.#db.prepare(`SELECT ${REJECTED_COLUMNS} FROM audit_rejected ORDER BY received_ms, id`).all() as RejectedRow[]).map(rejectedFromRow);
+  }
+
+  async listRejected(q: DeadLetterQuery): Promise<RejectedRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.since) {
+      where.push('received_ms >= ?');
+      params.push(q.since.getTime());
+    }
+    if (q.serviceName !== undefined) {
+      where.push('service_name = ?');
+      params.push(q.serviceName);
+    }
+    const sql = `SELECT ${REJECTED_COLUMNS} FROM audit_rejected ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY received_ms DESC, id DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...params, q.limit ?? 1000) as RejectedRow[]).map(rejectedFromRow);
+  }
+
+  async getRejected(id: string): Promise<RejectedRecord | undefined> {
+    const row = this.#db.prepare(`SELECT ${REJECTED_COLUMNS} FROM audit_rejected WHERE id = ?`).get(id) as RejectedRow | undefined;
+    return row ? rejectedFromRow(row) : undefined;
   }
 
   async insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
@@ -378,6 +405,7 @@ function whereClause(q: EventQuery): { sql: string; params: unknown[] } {
   anyOf('workspace_id', f.workspaceIds);
   anyOf('category', f.categories);
   anyOf('outcome', f.outcomes);
+  if (f.traceId !== undefined) anyOf('trace_id', [f.traceId]);
   if (f.actions || f.actionPrefixes) {
     const alternatives = [
       ...(f.actions ?? []).map((a) => (params.push(a), 'action = ?')),
@@ -417,5 +445,30 @@ function ipMatcher(ip: string | undefined): ((candidate: string | undefined) => 
   return (candidate) => {
     const kind = isIP(candidate ?? '');
     return kind !== 0 && list.check(candidate!, kind === 6 ? 'ipv6' : 'ipv4');
+  };
+}
+
+const REJECTED_COLUMNS = 'id, received_ms, reason, service_name, record, original, problems';
+
+interface RejectedRow {
+  id: string;
+  received_ms: number;
+  reason: string;
+  service_name: string | null;
+  record: string;
+  original: string | null;
+  problems: string | null;
+}
+
+function rejectedFromRow(r: RejectedRow): RejectedRecord {
+  return {
+    id: r.id,
+    receivedAt: new Date(r.received_ms).toISOString(),
+    reason: r.reason,
+    serviceName: r.service_name ?? undefined,
+    record: JSON.parse(r.record),
+    // NULL in rows from before migration 2: left out, not null, so old and new read alike.
+    ...(r.original === null ? {} : { original: JSON.parse(r.original) }),
+    ...(r.problems === null ? {} : { problems: JSON.parse(r.problems) }),
   };
 }

@@ -25,7 +25,7 @@ describe('SQLite schema migration (a file written before chaining)', () => {
 
     const store = new SqliteStore({ path });
     const chain = new HashChain('c-1');
-    const after = validEvent({ metadata: { n: 1.5, zero: 0, ok: false } });
+    const after = validEvent({ metadata: { n: 1.5, zero: 0, ok: false }, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' });
     expect(await store.insert([after, after], chain)).toEqual({ created: 1, duplicates: 1, failed: [] });
     const range = { from: new Date(0), to: new Date(Date.now() + 60_000) };
     const unchained = [];
@@ -35,10 +35,14 @@ describe('SQLite schema migration (a file written before chaining)', () => {
     for await (const item of store.queryChain('c-1', 1)) chained.push(item);
     expect(chained).toEqual([{ event: after, chain: { id: 'c-1', seq: 1, hash: chainHash(canonicalEvent(after), GENESIS_HASH) } }]);
     expect(chain.head).toEqual({ seq: 1, hash: chained[0]!.chain!.hash });
+    // Migration 3's trace_id column serves the trace filter on the migrated file.
+    const traced = [];
+    for await (const e of store.query({ ...range, filter: { traceId: after.traceId! } })) traced.push(e.id);
+    expect(traced).toEqual([after.id]);
     await store.close();
     // Opening again is a no-op: the version is recorded.
     const again = new SqliteStore({ path });
-    expect(again.database.pragma('user_version', { simple: true })).toBe(1);
+    expect(again.database.pragma('user_version', { simple: true })).toBe(3);
     await again.close();
   });
 });

@@ -40,6 +40,14 @@ export const REJECTED_MAPPINGS = {
     error: { properties: { message: { type: 'keyword', ignore_above: 2048, fields: { text: { type: 'text' } } } } },
     service: { properties: { name: { type: 'keyword', ignore_above: 1024 } } },
     event: { properties: { original: { type: 'keyword', index: false, doc_values: false } } },
+    // Issue 14: the record as sent (its OTLP/JSON form) for show and replay, and the
+    // problems per field, searchable by field (`audit.problems.field: category`).
+    audit: {
+      properties: {
+        original: { type: 'keyword', index: false, doc_values: false },
+        problems: { properties: { field: { type: 'keyword', ignore_above: 1024 }, problem: { type: 'keyword', ignore_above: 2048 } } },
+      },
+    },
   },
 } as const;
 
@@ -78,6 +86,10 @@ export const EVENT_MAPPINGS = {
     organization: { properties: { id: keyword, name: { ...keyword, fields: { text } } } },
     related: { properties: { user: keyword, ip: { type: 'ip', ignore_malformed: true } } },
     service: { properties: { name: keyword } },
+    // ECS tracing fields: the trace and span active when the event was recorded, to
+    // jump from an audit event to its trace in an APM tool, and back.
+    trace: { properties: { id: keyword } },
+    span: { properties: { id: keyword } },
     audit: {
       properties: {
         category: keyword,
@@ -132,6 +144,8 @@ export function toDocument(e: AuditEvent): Doc {
     organization: { id: e.workspace?.id, name: e.workspace?.name },
     related: { user: relatedUsers, ip: e.client?.ip ? [e.client.ip] : undefined },
     service: { name: e.service?.name },
+    trace: { id: e.traceId },
+    span: { id: e.spanId },
     audit: {
       category: e.category,
       actor: { type: e.actor.type },
@@ -167,6 +181,8 @@ export function fromDocument(doc: Doc): AuditEvent {
     message: s('message'),
     metadata: g('audit.metadata'),
     service: { name: s('service.name') },
+    traceId: s('trace.id'),
+    spanId: s('span.id'),
   }) as AuditEvent;
   const changes = g('audit.changes');
   if (changes !== undefined) event.changes = changes as AuditEvent['changes'];
