@@ -22,9 +22,13 @@ function dataset(day: Date): AuditEvent[] {
       workspace: { id: i % 5 === 0 ? 'ws-blue' : 'ws-red' },
       resource: { type: i % 2 ? 'api_token' : 'report', id: `r-${i % 10}`, name: i % 3 ? `Quarterly report ${i}` : `Deploy token ${i}` },
       message: i % 6 === 0 ? 'Rotated credentials after incident' : `Routine event ${i}`,
+      // Three traces and untraced events; each traced event its own span.
+      ...(i % 4 === 3 ? {} : { traceId: TRACE_IDS[i % 3]!, spanId: (i + 1).toString(16).padStart(16, '0') }),
     }),
   );
 }
+
+const TRACE_IDS = ['4bf92f3577b34da6a3ce929d0e0e4736', '0af7651916cd43dd8448eb211c80319c', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'];
 
 const inCidr10 = (ip: string | undefined) => Boolean(ip?.startsWith('10.'));
 const cases: { name: string; filter: EventFilter; match: (e: AuditEvent) => boolean }[] = [
@@ -40,6 +44,9 @@ const cases: { name: string; filter: EventFilter; match: (e: AuditEvent) => bool
   { name: 'free text, all words', filter: { text: 'rotated credentials' }, match: (e) => e.message === 'Rotated credentials after incident' },
   { name: 'free text over names', filter: { text: 'Cooper' }, match: (e) => e.actor.name === 'Cid Cooper' },
   { name: 'query syntax is just text', filter: { text: 'user.id:* OR *' }, match: () => false },
+  { name: 'trace', filter: { traceId: TRACE_IDS[1]! }, match: (e) => e.traceId === TRACE_IDS[1] },
+  { name: 'trace in a scope', filter: { traceId: TRACE_IDS[0]!, actorIds: ['u-ann'] }, match: (e) => e.traceId === TRACE_IDS[0] && e.actor.id === 'u-ann' },
+  { name: 'unknown trace', filter: { traceId: 'f'.repeat(32) }, match: () => false },
   { name: 'narrowing a scope', filter: { actorIds: ['u-ann'], text: 'deploy' }, match: (e) => e.actor.id === 'u-ann' && Boolean(e.resource?.name?.startsWith('Deploy')) },
 ];
 
@@ -77,6 +84,13 @@ for (const kind of kinds) {
         expect(await stores.reader.count({ ...base, filter: c.filter })).toBe(expected.length);
       });
     }
+
+    it('reads back the trace and span id as stored (ECS trace.id, span.id on Elasticsearch)', async () => {
+      const traced: AuditEvent[] = [];
+      for await (const e of stores.reader.query({ ...base, filter: { traceId: TRACE_IDS[2]! } })) traced.push(e);
+      expect(traced).toEqual(sorted(events.filter((e) => e.traceId === TRACE_IDS[2])));
+      expect(traced.every((e) => e.spanId?.length === 16)).toBe(true);
+    });
 
     it('pages with a cursor and a limit, both orders, without gaps or repeats', async () => {
       for (const order of ['asc', 'desc'] as const) {
