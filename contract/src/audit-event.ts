@@ -36,7 +36,13 @@ const required = (maxLength: number) => Type.String({ minLength: 1, maxLength })
 
 /** `resource.verb`, lower case, dotted: `auth.login`, `api_token.create`. */
 export const ACTION_PATTERN = '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$';
-const UUID_V7_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$';
+/**
+ * Any RFC 9562 UUID (versions 1 to 8, the RFC's variant), lower case. `record()` makes
+ * UUIDv7s; other SDKs send v4s or whatever their platform makes, and the collector
+ * lower-cases them (eventIdOf) so one id has one spelling. Nothing relies on v7's time
+ * order: the store sorts by time, then id.
+ */
+export const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$';
 // W3C trace context ids as OpenTelemetry writes them in text: lower-case hex, 16 and 8
 // bytes. The all-zero ids mean "no trace"; fromLogRecord drops them before validation.
 export const TRACE_ID_PATTERN = '^[0-9a-f]{32}$';
@@ -112,7 +118,7 @@ const callerFields = {
 /** A stored audit event: what the collector accepts and the export service reads. */
 export const AuditEventSchema = Type.Object(
   {
-    id: Type.String({ pattern: UUID_V7_PATTERN }),
+    id: Type.String({ pattern: UUID_PATTERN }),
     time: Type.String({ pattern: TIME_PATTERN }),
     outcome: Type.Enum(AUDIT_OUTCOMES),
     ...callerFields,

@@ -1,4 +1,6 @@
 import type { AuditEvent } from './audit-event.js';
+import { withEventDefaults } from './event-defaults.js';
+import { eventIdOf } from './event-id.js';
 import { xmlSafeDeep } from './xml-safe-text.js';
 
 /**
@@ -103,6 +105,13 @@ export interface ReceivedLogRecord {
   /** Milliseconds since the epoch; undefined or 0 when the sender set none. */
   timestamp?: number | undefined;
   observedTimestamp?: number | undefined;
+  /**
+   * `timeUnixNano` / `observedTimeUnixNano` as sent, in decimal digits (`-` allowed), when
+   * the receiver has them: timeUnitProblem names a seconds or milliseconds mistake by
+   * the value the sender wrote, which `timestamp` has already divided away.
+   */
+  timeUnixNano?: string | undefined;
+  observedTimeUnixNano?: string | undefined;
   body?: unknown;
   attributes: Record<string, unknown>;
   /** `service.name` of the sender's resource. */
@@ -124,7 +133,10 @@ export interface ReceivedLogRecord {
 }
 
 /**
- * Rebuilds the event a sender recorded. The result is a candidate, not a valid event:
+ * Rebuilds the event a sender recorded, with what a sender may leave out filled the way
+ * `record()` fills it: the id (eventIdOf: lower-cased, or derived from the record's
+ * content when absent), the outcome and the catalogue's category and message
+ * (withEventDefaults). The result is a candidate, not a valid event:
  * the caller validates it (`validateAuditEvent`) and reports what is wrong. Values are
  * copied as received so that validation, not this function, names type errors; only
  * the characters XML 1.0 forbids are replaced by U+FFFD in every string (xmlSafeDeep),
@@ -154,11 +166,11 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
   }
   const traceId = traceContextId(record.traceId, 32);
   const event = obj({
-    id: get(ATTR.id),
+    id: eventIdOf(record, get(ATTR.id)),
     time: timestamp ? isoTime(timestamp) : undefined,
     action: record.eventName || get(ATTR.eventName),
     category: get(ATTR.category),
-    outcome: get(ATTR.outcome) ?? 'unknown',
+    outcome: get(ATTR.outcome),
     reason: get(ATTR.reason),
     actor: obj({
       id: get(ATTR.actorId),
@@ -186,7 +198,7 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
     // A span id means nothing without its trace (W3C: the pair is the span context).
     spanId: traceId ? traceContextId(record.spanId, 16) : undefined,
   });
-  return xmlSafeDeep(event ?? {});
+  return xmlSafeDeep(withEventDefaults(event ?? {}));
 }
 
 /**

@@ -4,9 +4,11 @@ import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import {
-  actionDefinition,
+  DEFAULT_REDACT,
+  redact,
   toLogRecord,
   validateAuditEvent,
+  withEventDefaults,
   xmlSafeDeep,
   type AuditEvent,
   type AuditEventInput,
@@ -16,7 +18,6 @@ import { AuditError } from './errors.js';
 import { DeliveryProcessor, type DeliveryFailureState, type DeliveryStats } from './internal/delivery-processor.js';
 import { MemoryQueue, type QueuedRecord } from './internal/delivery-queue.js';
 import { DiskSpool, SpoolLockedError, type FsyncPolicy } from '@otel-audit/spool';
-import { DEFAULT_REDACT, redact } from './internal/redact.js';
 import { currentAuditContext } from './request-context.js';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -270,22 +271,26 @@ function protocolFromEnv(): OtlpProtocol {
 
 function buildEvent(input: AuditEventInput, redactPattern: RegExp): AuditEvent {
   const context = currentAuditContext();
-  const known = typeof input.action === 'string' ? actionDefinition(input.action) : undefined;
   const time = input.time === undefined ? new Date() : new Date(input.time);
   const client = { ...context?.client, ...input.client };
-  // The collector applies the same rule (fromLogRecord), so both paths store the same text.
-  const candidate = xmlSafeDeep(stripUndefined({
-    ...input,
-    id: uuidv7(),
-    time: Number.isNaN(time.getTime()) ? String(input.time) : time.toISOString(),
-    outcome: input.outcome ?? 'success',
-    category: input.category ?? known?.category,
-    // "Logged on" would misdescribe a failed log on: a default message says when it failed.
-    message: input.message ?? (known && (input.outcome === 'failure' ? `${known.message} (failed)` : known.message)),
-    client: Object.keys(client).length > 0 ? client : undefined,
-    sessionId: input.sessionId ?? context?.sessionId,
-    correlationId: input.correlationId ?? context?.requestId,
-  }));
+  // Defaults, cleaning and redaction are the contract's, which the collector applies to
+  // every other sender's records too (fromLogRecord, redact), so both paths store the same.
+  // Redacted before validation, as in the collector: a secret is never quoted or checked.
+  const candidate = redact(
+    withEventDefaults(
+      xmlSafeDeep(
+        stripUndefined({
+          ...input,
+          id: uuidv7(),
+          time: Number.isNaN(time.getTime()) ? String(input.time) : time.toISOString(),
+          client: Object.keys(client).length > 0 ? client : undefined,
+          sessionId: input.sessionId ?? context?.sessionId,
+          correlationId: input.correlationId ?? context?.requestId,
+        }),
+      ),
+    ),
+    redactPattern,
+  );
   const result = validateAuditEvent(candidate);
   if (!result.ok) {
     throw new AuditError('AUDIT_ERR_INVALID_EVENT', `invalid audit event: ${result.problems.join('; ')}`, {
@@ -293,7 +298,7 @@ function buildEvent(input: AuditEventInput, redactPattern: RegExp): AuditEvent {
       action: typeof input.action === 'string' ? input.action : undefined,
     });
   }
-  return redact(result.event, redactPattern);
+  return result.event;
 }
 
 function stripUndefined<T extends object>(value: T): T {

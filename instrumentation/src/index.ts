@@ -12,7 +12,7 @@ export {
   runWithAuditContext,
 } from './request-context.js';
 export type { AuditContextOptions, AuditRequestContext } from './request-context.js';
-export { DEFAULT_REDACT, REDACTED } from './internal/redact.js';
+export { DEFAULT_REDACT, REDACTED } from '@otel-audit/contract';
 export { AUDIT_ACTIONS, AUDIT_CATEGORIES, AUDIT_OUTCOMES, ACTOR_TYPES, actionDefinition } from '@otel-audit/contract';
 export type {
   ActionDefinition,
