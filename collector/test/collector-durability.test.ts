@@ -46,7 +46,7 @@ describe('collector on SQLite: dead letters, sender tokens, operations endpoints
     expect(dead[0]!.serviceName).toBe('test-app');
     expect(dead[0]!.record).toMatchObject({ id: bad.id, action: 'Bad Action' });
     const metrics = (await app.inject('/metrics')).body;
-    expect(metrics).toContain('otel_audit_records_rejected_total{reason="contract"} 2');
+    expect(metrics).toContain('otel_audit_records_rejected_total{service="test-app",reason="contract"} 2');
     expect(metrics).toContain('otel_audit_records_received_total 4');
     expect(metrics).toContain('otel_audit_records_stored_total 1');
     expect(metrics).toContain('otel_audit_records_duplicate_total 1');
@@ -129,7 +129,9 @@ describe('collector process killed with SIGKILL during sustained ingest (built C
 
     const acked: string[] = [];
     let { child, url } = await startCollector();
-    const killAt = Date.now() + 1500;
+    // Killed after a number of acknowledgements, not after a time: a loaded machine acknowledges
+    // fewer a second, and the test is about what was acknowledged, not how fast.
+    const killAfterAcked = 600;
     let killed = false;
     // Several senders at once, so that requests are in flight when the kill lands.
     await Promise.all(
@@ -142,7 +144,7 @@ describe('collector process killed with SIGKILL during sustained ingest (built C
           } catch {
             // The connection died with the process: not acknowledged, nothing to check.
           }
-          if (Date.now() > killAt && !killed) {
+          if (acked.length >= killAfterAcked && !killed) {
             killed = true;
             child.kill('SIGKILL');
           }
@@ -151,7 +153,7 @@ describe('collector process killed with SIGKILL during sustained ingest (built C
       }),
     );
     await new Promise((r) => (child.exitCode === null && child.signalCode === null ? child.once('exit', r) : r(null)));
-    expect(acked.length).toBeGreaterThan(500);
+    expect(acked.length).toBeGreaterThanOrEqual(killAfterAcked);
 
     ({ child, url } = await startCollector());
     const store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
