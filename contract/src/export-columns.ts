@@ -6,8 +6,11 @@ import type { AuditEvent } from './audit-event.js';
  * follow up (workspace, outcome, IP, user agent, event id) and the sender: the
  * `service.name` of the application that sent the event, which the collector takes from
  * the sender's OpenTelemetry resource and, with sender tokens on, checks against the
- * token. Service comes last so that the columns before it keep the letters they had
- * (A–M) in spreadsheets, macros and pivot tables built on earlier exports.
+ * token. Service comes after the first thirteen so that those keep the letters they had
+ * (A–M) in spreadsheets, macros and pivot tables built on earlier exports; for the same
+ * reason the trace context comes after Service (N): the OpenTelemetry trace and span
+ * active when the event was recorded, to follow an event into the application's traces.
+ * New columns are appended, never inserted.
  *
  * `width` is the spreadsheet column width in characters (XLSX export), sized for typical
  * values: the date column fits `yyyy-mm-dd hh:mm:ss.000`, the event id a UUID.
@@ -37,6 +40,8 @@ export const EXPORT_COLUMNS = [
   },
   { key: 'eventId', header: 'Event ID', value: (e: AuditEvent) => e.id, width: 38 },
   { key: 'service', header: 'Service', value: (e: AuditEvent) => e.service?.name ?? '', width: 24 },
+  { key: 'traceId', header: 'Trace ID', value: (e: AuditEvent) => e.traceId ?? '', width: 34 },
+  { key: 'spanId', header: 'Span ID', value: (e: AuditEvent) => e.spanId ?? '', width: 18 },
 ] as const;
 
 export type ExportColumnKey = (typeof EXPORT_COLUMNS)[number]['key'];

@@ -22,7 +22,7 @@ import {
 
 const ALL_HEADERS = [
   'Date (UTC)', 'User', 'User ID', 'Workspace', 'Action', 'Category', 'Resource', 'Target',
-  'Outcome', 'IP address', 'User agent', 'Details', 'Event ID', 'Service',
+  'Outcome', 'IP address', 'User agent', 'Details', 'Event ID', 'Service', 'Trace ID', 'Span ID',
 ];
 
 function eventId(n: number): string {
@@ -143,11 +143,13 @@ describe('CSV', () => {
       message: 'API token created',
       reason: 'expired',
       service: { name: 'billing-api' },
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
     });
     expect(parseCsv(await csvOf([e]))).toEqual([
       ALL_HEADERS,
       ['2026-11-22T03:04:05.678Z', 'Alice', 'u-7', 'Acme', 'api_token.create', 'iam', 'api_token', 'CI deploy', 'failure',
-        '203.0.113.7', 'curl/8.5.0', 'API token created — expired', eventId(7), 'billing-api'],
+        '203.0.113.7', 'curl/8.5.0', 'API token created — expired', eventId(7), 'billing-api', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7'],
     ]);
   });
 
@@ -304,7 +306,7 @@ describe('XLSX', () => {
     expect(header.getCell(1).value).toBe('Date (Europe/Paris)');
     for (let c = 1; c <= ALL_HEADERS.length; c++) expect(header.getCell(c).font?.bold).toBe(true);
     expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
-    expect(ws.autoFilter).toBe('A1:N6');
+    expect(ws.autoFilter).toBe('A1:P6');
     expect(ws.getColumn(1).width).toBe(24);
     expect(ws.getColumn(13).width).toBe(38);
 
@@ -366,7 +368,7 @@ describe('XLSX', () => {
       expect(rowValues(ws.getRow(1))).toEqual(ALL_HEADERS);
       expect(ws.getRow(1).getCell(1).font?.bold).toBe(true);
       expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
-      expect(ws.autoFilter).toBe(`A1:N${ws.rowCount}`);
+      expect(ws.autoFilter).toBe(`A1:P${ws.rowCount}`);
       for (let r = 2; r <= ws.rowCount; r++) ids.push(ws.getRow(r).getCell(13).value);
     }
     expect(ids).toEqual(events.map((e) => e.id));

@@ -27,6 +27,7 @@ export interface EventQueryParams {
   resourceId?: string;
   actor?: string;
   ip?: string;
+  traceId?: string;
   q?: string;
   sort?: string;
 }
@@ -47,6 +48,7 @@ export const EVENT_QUERY_SCHEMA = {
     resourceId: { type: 'string', maxLength: 256 },
     actor: { type: 'string', maxLength: 256, description: 'Narrow to one actor id (within the scope)' },
     ip: { type: 'string', maxLength: 64, description: 'Client address or CIDR range' },
+    traceId: { type: 'string', maxLength: 64, description: 'Events recorded inside this OpenTelemetry trace: 32 hexadecimal digits (W3C trace id)' },
     q: { type: 'string', maxLength: 500, description: 'Words that must all appear in the message, actor name or resource name' },
     sort: { type: 'string', enum: ['asc', 'desc'] },
   },
@@ -76,6 +78,14 @@ function oneOf(name: string, values: string[] | undefined, allowed: readonly str
   const bad = values?.find((v) => !allowed.includes(v));
   if (bad !== undefined) throw invalid(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(bad)}`);
   return values;
+}
+
+/** Any case, as tools display it; stored ids are lower case. */
+function validTraceId(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const id = raw.trim().toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(id)) throw invalid(`traceId must be 32 hexadecimal digits, got ${JSON.stringify(raw)}`);
+  return id;
 }
 
 function validIp(raw: string | undefined): string | undefined {
@@ -165,6 +175,7 @@ export function parseEventQuery(caller: Caller, p: EventQueryParams, limits: Que
     ...(p.resourceType ? { resourceType: p.resourceType } : {}),
     ...(p.resourceId ? { resourceId: p.resourceId } : {}),
     ...(validIp(p.ip) ? { ip: p.ip } : {}),
+    traceId: validTraceId(p.traceId),
     ...(p.q?.trim() ? { text: p.q.trim() } : {}),
   };
   const filters = Object.fromEntries(

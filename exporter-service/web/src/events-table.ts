@@ -18,7 +18,11 @@ export function safeHref(href: string | undefined): string | undefined {
 
 const OUTCOME_LABELS: Record<string, string> = { success: 'Success', failure: 'Failure', unknown: 'Unknown' };
 
-export function eventRow(e: AuditEvent, zone: DisplayZone): HTMLTableRowElement {
+/**
+ * `traceHref` gives the URL of this view narrowed to one trace: the trace cell links
+ * there, so the other events recorded in the same request or job are one click away.
+ */
+export function eventRow(e: AuditEvent, zone: DisplayZone, traceHref: (traceId: string) => string): HTMLTableRowElement {
   const target = e.resource?.name ?? e.resource?.id ?? '';
   const href = safeHref(e.resource?.href);
   const user = e.actor.name ? h('span', { title: e.actor.id }, e.actor.name) : e.actor.id;
@@ -34,5 +38,12 @@ export function eventRow(e: AuditEvent, zone: DisplayZone): HTMLTableRowElement 
     h('td', {}, h('span', { class: `outcome outcome-${e.outcome}` }, OUTCOME_LABELS[e.outcome] ?? e.outcome)),
     h('td', { class: 'nowrap' }, e.client?.ip ?? ''),
     h('td', {}, e.service?.name ?? ''),
+    h('td', { class: 'nowrap' }, e.traceId ? traceLink(e.traceId, e.spanId, traceHref(e.traceId)) : ''),
   );
+}
+
+/** The first 8 digits are enough to tell traces apart on a page; the full ids are in the title and the filter. */
+function traceLink(traceId: string, spanId: string | undefined, href: string): HTMLAnchorElement {
+  const title = `Show the events of trace ${traceId}${spanId ? ` (this one: span ${spanId})` : ''}`;
+  return h('a', { href, title, 'aria-label': title, 'data-trace-id': traceId }, h('code', {}, `${traceId.slice(0, 8)}…`));
 }

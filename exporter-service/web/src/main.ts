@@ -58,6 +58,7 @@ const el = {
   action: byId<HTMLInputElement>('f-action'),
   resource: byId<HTMLInputElement>('f-resource'),
   outcome: byId<HTMLSelectElement>('f-outcome'),
+  traceId: byId<HTMLInputElement>('f-trace'),
   q: byId<HTMLInputElement>('f-q'),
   reset: byId<HTMLButtonElement>('reset-filters'),
   summary: byId('summary'),
@@ -172,6 +173,7 @@ function render(): void {
   el.action.value = state.filters.action;
   el.resource.value = state.filters.resourceType;
   el.outcome.value = state.filters.outcome;
+  el.traceId.value = state.filters.traceId;
   el.q.value = state.filters.q;
   el.tz.value = state.tz;
   el.dateHeader.textContent = `Date (${zoneName(state.tz)})`;
@@ -196,6 +198,8 @@ function stateFromForm(): ViewState {
       action: el.action.value.trim(),
       resourceType: el.resource.value.trim(),
       outcome: el.outcome.value,
+      // Stored ids are lower case; tools show either.
+      traceId: el.traceId.value.trim().toLowerCase(),
       q: el.q.value.trim(),
     },
   };
@@ -264,8 +268,13 @@ function rangeText(): string {
 
 function renderRows(zone: DisplayZone): void {
   el.caption.textContent = `${VIEW_TITLES[state.view]}${state.view === 'workspace' ? `: ${state.workspace}` : ''}${state.view === 'user' ? `: ${state.user}` : ''}`;
-  el.rows.replaceChildren(...shown.map((e) => eventRow(e, zone)));
+  el.rows.replaceChildren(...shown.map((e) => eventRow(e, zone, (traceId) => writeState(withTrace(traceId)))));
   el.exportCsv.disabled = el.exportXlsx.disabled = count === 0;
+}
+
+/** This view narrowed to one trace; the other filters stay, so a scope or period still holds. */
+function withTrace(traceId: string): ViewState {
+  return { ...state, filters: { ...state.filters, traceId } };
 }
 
 function updatePager(hasNext: boolean): void {
@@ -295,6 +304,14 @@ el.views.addEventListener('click', (e) => {
   e.preventDefault();
   navigate({ ...state, view: a.dataset.view as View });
   el.title.focus();
+});
+
+el.rows.addEventListener('click', (e) => {
+  const a = (e.target as HTMLElement).closest<HTMLAnchorElement>('a[data-trace-id]');
+  // A modified click opens the link (a new tab) as the browser would.
+  if (!a || e.ctrlKey || e.metaKey || e.shiftKey) return;
+  e.preventDefault();
+  navigate(withTrace(a.dataset.traceId!));
 });
 
 el.filters.addEventListener('submit', (e) => {

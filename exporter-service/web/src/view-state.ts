@@ -10,7 +10,7 @@ export const VIEW_TITLES: Record<View, string> = {
 };
 
 /** Filters the API applies; in the URL under the API's own names. */
-export const FILTER_KEYS = ['from', 'to', 'actor', 'action', 'resourceType', 'outcome', 'q'] as const;
+export const FILTER_KEYS = ['from', 'to', 'actor', 'action', 'resourceType', 'outcome', 'traceId', 'q'] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
 export interface ViewState {
