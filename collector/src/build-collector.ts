@@ -3,6 +3,7 @@ import { gunzip } from 'node:zlib';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { DiskSpool } from '@otel-audit/spool';
+import { DEFAULT_REDACT } from '@otel-audit/contract';
 import type { AuditStore } from '@otel-audit/store';
 import { CollectorError } from './errors.js';
 import { Ingestor, type SpoolEntry } from './internal/ingest.js';
@@ -81,6 +82,14 @@ export interface CollectorOptions {
    * sharing a token, and ten times the soak test's four senders from one address).
    */
   rateLimitPerMinute?: number;
+  /**
+   * `changes[].field` and `metadata` keys whose values are stored as `[REDACTED]`, for
+   * every sender: the same rule as the Node package's `redact` option, applied again
+   * here so that what is stored does not depend on the sender's SDK. Default:
+   * DEFAULT_REDACT (password, passphrase, secret, token, api key, private key,
+   * credential, authorization, cookie).
+   */
+  redact?: RegExp;
   /** Fastify logger option. Default: false (silent), the CLI turns it on. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -96,6 +105,7 @@ export const COLLECTOR_DEFAULTS = {
   connectionTimeoutMillis: 120_000,
   keepAliveTimeoutMillis: 72_000,
   rateLimitPerMinute: 12_000,
+  redact: DEFAULT_REDACT,
 } as const;
 
 // google.rpc.Code values used in OTLP error bodies.

@@ -21,6 +21,8 @@ export interface CollectorConfig {
   rateLimitPerMinute: number;
   /** `[token, service.name, actions?]`; empty: sender authentication is off. */
   senderTokens: SenderTokenEntry[];
+  /** `changes[].field` and `metadata` keys whose values are stored as `[REDACTED]`. */
+  redact: RegExp;
   store: StoreConfig;
   retention: RetentionConfig;
   /** Hash chain and signed digests; undefined when chaining is off. */
@@ -58,7 +60,9 @@ export interface RetentionConfig {
  * `AUDIT_COLLECTOR_HEADERS_TIMEOUT_MS` (10000, at most the request timeout),
  * `AUDIT_COLLECTOR_CONNECTION_TIMEOUT_MS` (120000), `AUDIT_COLLECTOR_KEEP_ALIVE_TIMEOUT_MS`
  * (72000), `AUDIT_COLLECTOR_RATE_LIMIT` (requests per minute per sender, 12000; 0: off),
- * `AUDIT_COLLECTOR_ALLOW_UNAUTHENTICATED` (true / false, default false), plus the store's.
+ * `AUDIT_COLLECTOR_ALLOW_UNAUTHENTICATED` (true / false, default false), `AUDIT_REDACT_PATTERN`
+ * (a regular expression's source; default DEFAULT_REDACT's) with `AUDIT_REDACT_FLAGS`
+ * (default `i`), plus the store's.
  * COLLECTOR_DEFAULTS holds the defaults.
  *
  * A host beyond loopback without sender tokens is refused (anyone who reaches the port
@@ -115,6 +119,7 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
     keepAliveTimeoutMillis: intFromEnv(env, 'AUDIT_COLLECTOR_KEEP_ALIVE_TIMEOUT_MS', D.keepAliveTimeoutMillis, 1000, 3_600_000),
     rateLimitPerMinute: intFromEnv(env, 'AUDIT_COLLECTOR_RATE_LIMIT', D.rateLimitPerMinute, 0, 1_000_000_000),
     senderTokens,
+    redact: redactFromEnv(env),
     store,
     retention: retentionConfigFromEnv(env),
     integrity: integrityConfigFromEnv(env, spoolDir),
@@ -163,8 +168,31 @@ export function collectorOptionsFromConfig(config: CollectorConfig): Omit<Collec
     connectionTimeoutMillis: config.connectionTimeoutMillis,
     keepAliveTimeoutMillis: config.keepAliveTimeoutMillis,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    redact: config.redact,
     ...(config.integrity ? { integrity: config.integrity } : {}),
   };
+}
+
+/**
+ * The redaction pattern: replaces DEFAULT_REDACT (to extend it, repeat its source). The
+ * `g` and `y` flags are refused: they make a RegExp remember where it last matched, which
+ * has no meaning for a name test. An empty pattern would redact every value, which is
+ * not redaction but loss.
+ */
+function redactFromEnv(env: NodeJS.ProcessEnv): RegExp {
+  const source = env.AUDIT_REDACT_PATTERN?.trim();
+  const flags = env.AUDIT_REDACT_FLAGS?.trim() ?? COLLECTOR_DEFAULTS.redact.flags;
+  if (env.AUDIT_REDACT_PATTERN !== undefined && !source) {
+    throw new Error('AUDIT_REDACT_PATTERN is empty: it would redact every changes and metadata value; unset it for the default');
+  }
+  if (!/^[imsuv]*$/.test(flags)) {
+    throw new Error(`AUDIT_REDACT_FLAGS may hold only the flags i, m, s, u and v, got ${JSON.stringify(flags)}`);
+  }
+  try {
+    return new RegExp(source ?? COLLECTOR_DEFAULTS.redact.source, flags);
+  } catch (err) {
+    throw new Error(`AUDIT_REDACT_PATTERN ${JSON.stringify(source)} with flags ${JSON.stringify(flags)} is not a valid regular expression: ${(err as Error).message}`);
+  }
 }
 
 function integrityConfigFromEnv(env: NodeJS.ProcessEnv, spoolDir: string): IntegrityConfig | undefined {

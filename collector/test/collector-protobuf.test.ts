@@ -13,7 +13,7 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCollector } from '@otel-audit/collector';
-import { toLogRecord, type AuditEvent } from '@otel-audit/contract';
+import { toLogRecord, withEventDefaults, type AuditEvent } from '@otel-audit/contract';
 import { SqliteStore } from '@otel-audit/store';
 import { otlpJsonBody, validEvent } from '../../test/support/otlp-json.js';
 import { decodeProto, ExportLogsServiceResponse, protobufBody, RpcStatus } from '../../test/support/otlp-proto.js';
@@ -144,7 +144,8 @@ describe('collector /v1/logs with OTLP/protobuf, on a real SQLite file', () => {
     const stored = (await all(store)).sort(byId);
     // No resource given: the SDK's default one names an unknown service, which must still come through.
     const service = { name: expect.stringMatching(/^unknown_service/) };
-    expect(stored).toEqual(events.map((e) => ({ ...e, service })).sort(byId));
+    // An event without a message gets the catalogue's, as record() would have given it.
+    expect(stored).toEqual(events.map((e) => ({ ...withEventDefaults(e), service })).sort(byId));
   });
 
   it('stores what the exporter sends gzip-compressed, in batches', async () => {
@@ -169,7 +170,7 @@ describe('collector /v1/logs with OTLP/protobuf, on a real SQLite file', () => {
     expect(res.headers['content-type']).toBe('application/x-protobuf');
     expect(res.rawPayload).toHaveLength(0);
     expect(decodeProto(ExportLogsServiceResponse, res.rawPayload)).toEqual({});
-    expect(await all(store)).toEqual([{ ...event, service: { name: 'test-app' } }]);
+    expect(await all(store)).toEqual([{ ...withEventDefaults(event), service: { name: 'test-app' } }]);
   });
 
   it('answers partial success in protobuf naming the field, and keeps the rest', async () => {
@@ -259,6 +260,8 @@ describe('the two OTLP decoders', () => {
       eventName: 'record.update',
       timestamp: 1767225600123,
       observedTimestamp: 1767225600999,
+      timeUnixNano: '1767225600123456789',
+      observedTimeUnixNano: '1767225600999000000',
       body: { nested: [1, false] },
       attributes: { string: 'text', empty: '', int: 42, zero: 0, double: 2.5, bool: true, array: ['a', 'b'], bytes: 'cmF3', unset: undefined },
       serviceName: 'billing',

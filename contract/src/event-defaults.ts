@@ -10,7 +10,14 @@ import type { AuditOutcome } from './audit-event.js';
 export const DEFAULT_OUTCOME: AuditOutcome = 'success';
 
 /**
- * Fills what a sender may leave out: the outcome (DEFAULT_OUTCOME) and, for a catalogued
+ * The actor type of an actor given without one: the OpenTelemetry attributes an actor
+ * travels in are `user.*`, which name a user; a service or the system says so.
+ */
+export const DEFAULT_ACTOR_TYPE = 'user';
+
+/**
+ * Fills what a sender may leave out: the outcome (DEFAULT_OUTCOME), the actor's type
+ * (DEFAULT_ACTOR_TYPE) and, for a catalogued
  * action, the catalogue's category and message; a default message says when the action
  * failed ("Logged on (failed)"), since "Logged on" would misdescribe a failed log-on.
  * The one copy of these rules: `record()` and the collector (fromLogRecord) both call it.
@@ -21,9 +28,12 @@ export function withEventDefaults<T extends Record<string, unknown>>(candidate: 
   const known = typeof candidate.action === 'string' ? actionDefinition(candidate.action) : undefined;
   const outcome = candidate.outcome ?? DEFAULT_OUTCOME;
   const noMessage = candidate.message === undefined || candidate.message === '';
+  const { actor } = candidate;
+  const untypedActor = typeof actor === 'object' && actor !== null && !Array.isArray(actor) && !('type' in actor);
   return {
     ...candidate,
     outcome,
+    ...(untypedActor ? { actor: { ...actor, type: DEFAULT_ACTOR_TYPE } } : {}),
     ...(known && candidate.category === undefined ? { category: known.category } : {}),
     ...(known && noMessage ? { message: outcome === 'failure' ? `${known.message} (failed)` : known.message } : {}),
   };

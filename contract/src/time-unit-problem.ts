@@ -11,7 +11,7 @@ import type { ReceivedLogRecord } from './otel-mapping.js';
 export const TIME_UNIT_BANDS = [
   { below: 100_000_000_000n, unit: 'seconds', toMillis: (n: bigint) => Number(n) * 1000 },
   { below: 100_000_000_000_000n, unit: 'milliseconds', toMillis: (n: bigint) => Number(n) },
-  { below: 100_000_000_000_000_000n, unit: 'microseconds', toMillis: (n: bigint) => Number(n) / 1000 },
+  { below: 100_000_000_000_000_000n, unit: 'microseconds', toMillis: (n: bigint) => Number(n / 1000n) },
 ] as const;
 
 /**

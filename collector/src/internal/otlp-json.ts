@@ -30,6 +30,8 @@ export function recordsFromJsonMapping(body: unknown, encoding: string): Receive
           eventName: typeof lr.eventName === 'string' ? lr.eventName : undefined,
           timestamp: nanosToMillis(lr.timeUnixNano),
           observedTimestamp: nanosToMillis(lr.observedTimeUnixNano),
+          timeUnixNano: nanosAsSent(lr.timeUnixNano),
+          observedTimeUnixNano: nanosAsSent(lr.observedTimeUnixNano),
           body: anyValue(lr.body),
           attributes: keyValues(lr.attributes),
           serviceName,
@@ -86,6 +88,17 @@ function anyValue(v: unknown, depth = 0): unknown {
   }
   if ('kvlistValue' in v) return isObject(v.kvlistValue) ? keyValues(v.kvlistValue.values, depth + 1) : {};
   if ('bytesValue' in v) return v.bytesValue;
+  return undefined;
+}
+
+/**
+ * The count as sent, in decimal digits, so that a time in seconds or milliseconds is
+ * named by the value the sender wrote (timeUnitProblem). Negative numbers are kept for
+ * it to refuse; `nanosToMillis` alone would make -1 a valid 1969 time.
+ */
+function nanosAsSent(v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? BigInt(Math.trunc(v)).toString() : undefined;
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return BigInt(v).toString();
   return undefined;
 }
 
