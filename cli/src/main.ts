@@ -22,6 +22,7 @@ import {
 } from '@otel-audit/store';
 import { importDashboards, type KibanaAuth } from './dashboards-import.js';
 import { keygenCommand, verifyCommand, verifyExportCommand } from './integrity-commands.js';
+import { deadLettersCommand } from './dead-letters.js';
 
 const USAGE = `usage: otel-audit <command> [options]
 
@@ -43,6 +44,10 @@ commands:
                      [--from <time>] [--to <time>] --public-key <pem>... [--json]
   verify-export    check an export file against its signed manifest:
                      <file> <manifest.json> --public-key <pem>... [--json]
+  dead-letters     what the collector refused, as sent, and replay once the cause is fixed:
+                     list [--since <time|24h>] [--service <name>] [--limit <n>] [--json]
+                     show <id> [--json]
+                     replay [--since <time|24h>] [--service <name>] | --id <id>... [--json]
 
 Configuration comes from the environment; see the README.`;
 
@@ -286,6 +291,8 @@ async function main(argv: string[]): Promise<void> {
       return verifyCommand(rest);
     case 'verify-export':
       return verifyExportCommand(rest);
+    case 'dead-letters':
+      return deadLettersCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,4 +1,4 @@
-export { buildCollector, COLLECTOR_DEFAULTS } from './build-collector.js';
+export { buildCollector, collectorGrpcPort, listenCollectorGrpc, COLLECTOR_DEFAULTS } from './build-collector.js';
 export type { CollectorOptions } from './build-collector.js';
 export { collectorConfigFromEnv, collectorOptionsFromConfig } from './collector-config.js';
 export type { CollectorConfig } from './collector-config.js';
@@ -9,3 +9,5 @@ export type { RetentionOptions, RetentionSetup } from './internal/retention.js';
 export type { RetentionConfig } from './collector-config.js';
 export { INTEGRITY_DEFAULTS, chainIdIn } from './internal/chain-keeper.js';
 export type { IntegrityOptions } from './internal/chain-keeper.js';
+export { replayDeadLetters } from './replay-dead-letters.js';
+export type { ReplayResult } from './replay-dead-letters.js';

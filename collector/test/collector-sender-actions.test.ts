@@ -71,7 +71,7 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
       const answer = (await res.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
       expect(answer.partialSuccess.rejectedLogRecords).toBe('1');
       expect(answer.partialSuccess.errorMessage).toBe(
-        `action "audit_log.export" is reserved for service.name "${AUDIT_LOG_SERVICE_NAME}"; refused from the sender token of service.name "billing"`,
+        `record 1: action "audit_log.export" is reserved for service.name "${AUDIT_LOG_SERVICE_NAME}"; refused from the sender token of service.name "billing"`,
       );
       expect(await ids(store)).toEqual([login.id, invoice.id].sort());
 
@@ -81,7 +81,7 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
       expect(dead[0]!.serviceName).toBe('billing');
       expect(dead[0]!.record).toMatchObject({ id: forged.id, action: 'audit_log.export', actor: { id: 'u-victim' } });
       const metrics = await (await fetch(`${url}/metrics`)).text();
-      expect(metrics).toContain('otel_audit_records_rejected_total{reason="action_forbidden"} 1');
+      expect(metrics).toContain('otel_audit_records_rejected_total{service="billing",reason="action_forbidden"} 1');
       expect(metrics).toContain('otel_audit_records_stored_total 2');
     });
 
@@ -154,7 +154,7 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
       const answer = (await res.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
       expect(answer.partialSuccess).toEqual({
         rejectedLogRecords: '1',
-        errorMessage: `action "audit_log.export" is reserved for service.name "${AUDIT_LOG_SERVICE_NAME}"; refused from service.name "billing" (declared; sender tokens are off)`,
+        errorMessage: `record 0: action "audit_log.export" is reserved for service.name "${AUDIT_LOG_SERVICE_NAME}"; refused from service.name "billing" (declared; sender tokens are off)`,
       });
       const genuine = validEvent({ action: 'audit_log.export', category: 'data' });
       expect(await (await post(otlpJsonBody([genuine], AUDIT_LOG_SERVICE_NAME))).json()).toEqual({});

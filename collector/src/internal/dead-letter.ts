@@ -15,16 +15,34 @@ export function boundedDeadLetter(letter: RejectedRecord, maxBytes: number): Rej
     reason: clip(letter.reason, REASON_MAX_CHARS),
     serviceName: letter.serviceName === undefined ? undefined : clip(letter.serviceName, SERVICE_NAME_MAX_CHARS),
   };
-  const json = JSON.stringify(letter.record ?? null);
+  // The record as sent and the mapped record are bounded each: the second is what the
+  // first decoded to, so a row holds at most twice the bound.
+  if (letter.problems !== undefined) {
+    bounded.problems = letter.problems.slice(0, PROBLEMS_MAX).map((p) => ({ field: clip(p.field, 256), problem: clip(p.problem, 1024) }));
+  }
+  if (letter.original !== undefined) bounded.original = boundedValue(letter.original, maxBytes);
+  bounded.record = boundedValue(letter.record ?? null, maxBytes);
+  return bounded;
+}
+
+const PROBLEMS_MAX = 20;
+
+/** True for what boundedValue made of a value too large to keep: a truncated original cannot be replayed. */
+export function isTruncated(value: unknown): value is { truncated: true; originalBytes: number; head: string } {
+  return typeof value === 'object' && value !== null && (value as { truncated?: unknown }).truncated === true && 'head' in value;
+}
+
+function boundedValue(value: unknown, maxBytes: number): unknown {
+  const json = JSON.stringify(value);
   const originalBytes = Buffer.byteLength(json);
-  if (originalBytes <= maxBytes) return bounded;
+  if (originalBytes <= maxBytes) return value;
   // Re-encoding the head as a JSON string escapes it again (quotes, control characters), so
   // shrink it until the stored form fits; two or three rounds at most.
   let headBytes = maxBytes;
   for (;;) {
-    const record = { truncated: true, originalBytes, head: utf8Head(json, headBytes) };
-    const size = Buffer.byteLength(JSON.stringify(record));
-    if (size <= maxBytes || headBytes === 0) return { ...bounded, record };
+    const truncated = { truncated: true, originalBytes, head: utf8Head(json, headBytes) };
+    const size = Buffer.byteLength(JSON.stringify(truncated));
+    if (size <= maxBytes || headBytes === 0) return truncated;
     headBytes = Math.max(0, Math.floor((headBytes * maxBytes) / size) - 64);
   }
 }

@@ -5,6 +5,7 @@ import type { AuditStore, HashChain, RejectedRecord } from '@otel-audit/store';
 import { CollectorError } from '../errors.js';
 import { boundedDeadLetter } from './dead-letter.js';
 import type { CollectorMetrics } from './metrics.js';
+import { RejectionLog } from './rejection-log.js';
 
 /** One line of the collector's spool: an event for the store, or a dead letter. */
 export type SpoolEntry = { event: AuditEvent } | { rejected: RejectedRecord };
@@ -41,6 +42,11 @@ class StoreTimeout extends Error {}
  */
 export class Ingestor {
   readonly #o: IngestOptions;
+  /**
+   * The warning about refused records, once per sender per minute. Here because every
+   * receiver shares this one Ingestor: the limit holds whichever way a sender comes in.
+   */
+  readonly rejections: RejectionLog;
   #replaying: Promise<void> | undefined;
   #stopped = false;
   #failures = 0;
@@ -48,6 +54,7 @@ export class Ingestor {
 
   constructor(opts: IngestOptions) {
     this.#o = opts;
+    this.rejections = new RejectionLog(opts.log);
     if (opts.spool && opts.spool.length > 0) this.#scheduleReplay(0);
   }
 
@@ -95,7 +102,7 @@ export class Ingestor {
       // A mapping error will fail the same way every time: it becomes a dead letter, it
       // does not block the batch or loop.
       for (const f of result.failed.filter((f) => !f.retryable)) {
-        metrics.reject('store_mapping');
+        metrics.reject('store_mapping', 1, byId.get(f.id)?.service?.name);
         rejected.push(deadLetter(byId.get(f.id), f.reason));
       }
       pending = result.failed.filter((f) => f.retryable).map((f) => byId.get(f.id)!);
@@ -172,7 +179,7 @@ export class Ingestor {
         if (result.failed.some((f) => f.retryable)) throw new Error(result.failed.find((f) => f.retryable)!.reason);
         const byId = new Map(events.map((e) => [e.id, e]));
         for (const f of result.failed) {
-          metrics.reject('store_mapping');
+          metrics.reject('store_mapping', 1, byId.get(f.id)?.service?.name);
           rejected.push(boundedDeadLetter(deadLetter(byId.get(f.id), f.reason), this.#o.deadLetterMaxBytes));
         }
         await this.#withTimeout(store.insertRejected(rejected));
@@ -208,6 +215,8 @@ function deadLetter(event: AuditEvent | undefined, reason: string): RejectedReco
     reason,
     serviceName: event?.service?.name,
     record: event ?? null,
+    // A valid event the store refused: replay needs no original, the event is the record.
+    problems: [{ field: '(store)', problem: reason }],
   };
 }
 

@@ -4,11 +4,18 @@
  */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Distinct service labels on otel_audit_records_rejected_total before the rest count as `other`. */
+export const REJECTED_SERVICES_MAX = 100;
+
+/** A label value in the text format: backslash, double quote and line feed escaped. */
+function labelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
 export class CollectorMetrics {
   received = 0;
   /** Stored, or durably spooled: what the collector acknowledged. */
   accepted = 0;
-  rejected = new Map<string, number>();
   stored = 0;
   duplicates = 0;
   spooled = 0;
@@ -17,12 +24,30 @@ export class CollectorMetrics {
   refusedRequests = 0;
   rateLimitedRequests = 0;
   timedOutRequests = 0;
+  /** Spans received on /v1/traces, and those of them without any audit event (acknowledged, not stored). */
+  spansReceived = 0;
+  spansIgnored = 0;
   #latency = { buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
 
   constructor(private readonly spoolState: () => { records: number; bytes: number }) {}
 
-  reject(reason: string, n = 1): void {
-    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + n);
+  /** By service and reason; see `rejectedKey`. */
+  rejected = new Map<string, number>();
+  readonly #rejectedServices = new Set<string>();
+
+  /**
+   * `service` is the sender's service.name: declared, not proven, when sender tokens are
+   * off, so a sender could invent one per record. Past REJECTED_SERVICES_MAX distinct
+   * names the rest count as `other`, which keeps /metrics (and Prometheus) bounded.
+   */
+  reject(reason: string, n = 1, service?: string | undefined): void {
+    let label = service ?? '';
+    if (!this.#rejectedServices.has(label)) {
+      if (this.#rejectedServices.size >= REJECTED_SERVICES_MAX) label = 'other';
+      else this.#rejectedServices.add(label);
+    }
+    const key = JSON.stringify([label, reason]);
+    this.rejected.set(key, (this.rejected.get(key) ?? 0) + n);
   }
 
   observeStoreLatency(seconds: number): void {
@@ -45,8 +70,11 @@ export class CollectorMetrics {
     metric(
       'otel_audit_records_rejected_total',
       'counter',
-      'Records refused and kept in the dead-letter store, by reason.',
-      [...this.rejected].map(([reason, n]) => [`{reason="${reason}"}`, n]),
+      'Records refused and kept in the dead-letter store, by sender service.name and reason.',
+      [...this.rejected].map(([key, n]) => {
+        const [service, reason] = JSON.parse(key) as [string, string];
+        return [`{service="${labelValue(service)}",reason="${labelValue(reason)}"}`, n];
+      }),
     );
     metric('otel_audit_records_stored_total', 'counter', 'Records created in the store.', [['', this.stored]]);
     metric('otel_audit_records_duplicate_total', 'counter', 'Records already in the store (retries, replays).', [['', this.duplicates]]);
@@ -56,6 +84,8 @@ export class CollectorMetrics {
     metric('otel_audit_requests_refused_total', 'counter', 'Requests answered 503 because nothing could keep them.', [['', this.refusedRequests]]);
     metric('otel_audit_requests_rate_limited_total', 'counter', "Requests answered 429 because their sender was over its rate limit.", [['', this.rateLimitedRequests]]);
     metric('otel_audit_requests_timed_out_total', 'counter', 'Connections closed with 408 because headers or body did not arrive in time.', [['', this.timedOutRequests]]);
+    metric('otel_audit_spans_received_total', 'counter', 'Spans received on /v1/traces.', [['', this.spansReceived]]);
+    metric('otel_audit_spans_ignored_total', 'counter', 'Spans received without any audit event: acknowledged, not stored.', [['', this.spansIgnored]]);
     metric('otel_audit_spool_records', 'gauge', 'Records waiting in the spool.', [['', spool.records]]);
     metric('otel_audit_spool_bytes', 'gauge', 'Bytes of records waiting in the spool.', [['', spool.bytes]]);
     lines.push('# HELP otel_audit_store_write_seconds Latency of store writes.', '# TYPE otel_audit_store_write_seconds histogram');

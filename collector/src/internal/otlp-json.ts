@@ -1,5 +1,6 @@
 import type { ReceivedLogRecord } from '@otel-audit/contract';
 import { CollectorError } from '../errors.js';
+import { originalRecord } from './original-record.js';
 
 /**
  * Decodes an OTLP/JSON ExportLogsServiceRequest (opentelemetry-proto, JSON mapping:
@@ -8,16 +9,24 @@ import { CollectorError } from '../errors.js';
  * record is left undefined and the contract validation names the field instead.
  */
 export function decodeOtlpJson(body: unknown): ReceivedLogRecord[] {
-  return recordsFromJsonMapping(body, 'OTLP/JSON');
+  return recordsFromJsonMapping(body, 'OTLP/JSON', 'hex');
 }
+
+/**
+ * How `bytes` fields (a LogRecord's `traceId`, `spanId`) are written in the mapping:
+ * OTLP/JSON writes trace and span ids as hex, against the protobuf JSON mapping's rule
+ * (base64), which is what protobufjs' `toObject` produces from the binary encoding.
+ */
+export type IdEncoding = 'hex' | 'base64';
 
 /**
  * Reads an ExportLogsServiceRequest given in the protobuf JSON mapping, whatever the
  * wire encoding was: the protobuf decoder produces that same mapping with protobufjs'
  * `toObject`, so both encodings share this one reading and cannot drift apart.
- * `encoding` only names the format in error messages.
+ * `encoding` only names the format in error messages; `ids` says how trace and span ids
+ * are written.
  */
-export function recordsFromJsonMapping(body: unknown, encoding: string): ReceivedLogRecord[] {
+export function recordsFromJsonMapping(body: unknown, encoding: string, ids: IdEncoding): ReceivedLogRecord[] {
   const bad = (message: string) => new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid ${encoding} logs request: ${message}`);
   if (!isObject(body)) throw bad('body must be a JSON object');
   const records: ReceivedLogRecord[] = [];
@@ -35,6 +44,9 @@ export function recordsFromJsonMapping(body: unknown, encoding: string): Receive
           body: anyValue(lr.body),
           attributes: keyValues(lr.attributes),
           serviceName,
+          traceId: idHex(lr.traceId, ids),
+          spanId: idHex(lr.spanId, ids),
+          original: originalRecord(rl, sl, lr, ids),
         });
       }
     }
@@ -89,6 +101,18 @@ function anyValue(v: unknown, depth = 0): unknown {
   if ('kvlistValue' in v) return isObject(v.kvlistValue) ? keyValues(v.kvlistValue.values, depth + 1) : {};
   if ('bytesValue' in v) return v.bytesValue;
   return undefined;
+}
+
+/**
+ * A trace or span id as hex text, whatever the encoding; fromLogRecord checks its length
+ * and drops an all-zero or malformed one, so nothing here refuses a record.
+ */
+function idHex(v: unknown, ids: IdEncoding): string | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  if (ids === 'hex') return v;
+  // Buffer.from skips characters outside the alphabet; a strict check keeps "ab!cd" from
+  // passing as a shorter valid id.
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(v) ? Buffer.from(v, 'base64').toString('hex') : undefined;
 }
 
 /**
