@@ -96,6 +96,15 @@ export class DeliveryProcessor implements LogRecordProcessor {
       severityText: logRecord.severityText,
       body: logRecord.body,
       attributes: logRecord.attributes,
+      ...(logRecord.spanContext
+        ? {
+            spanContext: {
+              traceId: logRecord.spanContext.traceId,
+              spanId: logRecord.spanContext.spanId,
+              traceFlags: logRecord.spanContext.traceFlags,
+            },
+          }
+        : {}),
     };
     this.#o.queue.append(record, JSON.stringify(record));
     this.#queued += 1;

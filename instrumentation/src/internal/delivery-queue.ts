@@ -1,4 +1,4 @@
-import type { HrTime } from '@opentelemetry/api';
+import type { HrTime, SpanContext } from '@opentelemetry/api';
 import type { LogAttributes, LogBody } from '@opentelemetry/api-logs';
 
 /** What the delivery queue keeps of a LogRecord: enough to export it again after a restart. */
@@ -10,6 +10,12 @@ export interface QueuedRecord {
   severityText?: string | undefined;
   body?: LogBody | undefined;
   attributes: LogAttributes;
+  /**
+   * The span active when `record()` ran (the SDK takes it from the active context), so
+   * the collector stores the event's trace and span id. Only the plain ids and flags: a
+   * trace state is a class instance that would not survive the spool's JSON.
+   */
+  spanContext?: Pick<SpanContext, 'traceId' | 'spanId' | 'traceFlags'> | undefined;
 }
 
 /**
