@@ -38,7 +38,7 @@ export function decodeOtlpProtobuf(body: Buffer): ReceivedLogRecord[] {
   } catch (err) {
     throw new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid OTLP/protobuf logs request: ${(err as Error).message}`);
   }
-  return recordsFromJsonMapping(mapping, 'OTLP/protobuf');
+  return recordsFromJsonMapping(mapping, 'OTLP/protobuf', 'base64');
 }
 
 export interface PartialSuccess {
