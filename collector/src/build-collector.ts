@@ -13,6 +13,7 @@ import { RetentionJob, type RetentionOptions } from './internal/retention.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
 import { SenderTokens, type Sender, type SenderTokenEntry } from './internal/sender-auth.js';
 import { receiveRecords } from './internal/receive-records.js';
+import { GrpcReceiver } from './internal/grpc-receiver.js';
 import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus } from './internal/otlp-proto.js';
 
 export interface CollectorOptions {
@@ -83,6 +84,13 @@ export interface CollectorOptions {
    */
   rateLimitPerMinute?: number;
   /**
+   * OTLP/gRPC next to OTLP/HTTP, sharing the store path, sender tokens, body limit and
+   * rate limit. `listenCollectorGrpc(app)` binds it (as `app.listen` binds HTTP; `inject`
+   * alone never opens a port), closing the app closes it. Default: none (no gRPC); `port`
+   * defaults to 4317 (0: the OS picks), `host` to 127.0.0.1.
+   */
+  grpc?: { host?: string; port?: number };
+  /**
    * `changes[].field` and `metadata` keys whose values are stored as `[REDACTED]`, for
    * every sender: the same rule as the Node package's `redact` option, applied again
    * here so that what is stored does not depend on the sender's SDK. Default:
@@ -106,7 +114,26 @@ export const COLLECTOR_DEFAULTS = {
   keepAliveTimeoutMillis: 72_000,
   rateLimitPerMinute: 12_000,
   redact: DEFAULT_REDACT,
+  grpcHost: '127.0.0.1',
+  grpcPort: 4317,
 } as const;
+
+const grpcReceivers = new WeakMap<FastifyInstance, GrpcReceiver>();
+
+/**
+ * Binds the OTLP/gRPC receiver of a collector built with the `grpc` option and resolves to
+ * its port; rejects when the port is taken, or when the collector has no gRPC receiver.
+ */
+export async function listenCollectorGrpc(app: FastifyInstance): Promise<number> {
+  const receiver = grpcReceivers.get(app);
+  if (!receiver) throw new Error('this collector was built without the grpc option');
+  return receiver.listen();
+}
+
+/** The port of a collector's OTLP/gRPC receiver once bound; undefined before, or without one. */
+export function collectorGrpcPort(app: FastifyInstance): number | undefined {
+  return grpcReceivers.get(app)?.port;
+}
 
 // google.rpc.Code values used in OTLP error bodies.
 const RPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 429: 8, 503: 14 };
@@ -174,6 +201,25 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     await chain?.stop();
   });
   const senders = o.senderTokens && o.senderTokens.length > 0 ? new SenderTokens(o.senderTokens) : undefined;
+
+  if (opts.grpc) {
+    const grpc = new GrpcReceiver({
+      host: opts.grpc.host ?? D.grpcHost,
+      port: opts.grpc.port ?? D.grpcPort,
+      bodyLimit: o.bodyLimit,
+      senders,
+      rateLimitPerMinute,
+      retryAfterSeconds: o.retryAfterSeconds,
+      closeTimeoutMillis: requestTimeout,
+      ingestor,
+      metrics,
+      redact: opts.redact ?? D.redact,
+      log: app.log,
+    });
+    grpcReceivers.set(app, grpc);
+    // preClose: gRPC stops taking calls and finishes those in flight before onClose stops the ingestor.
+    app.addHook('preClose', () => grpc.close());
+  }
 
   // Only the encodings we speak: anything else is a 415, not a guess.
   app.removeAllContentTypeParsers();

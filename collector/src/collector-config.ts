@@ -8,6 +8,8 @@ import { parseSenderTokens, readSenderTokensFile, type SenderTokenEntry } from '
 export interface CollectorConfig {
   host: string;
   port: number;
+  /** OTLP/gRPC port on `host` (0: the OS picks); undefined: gRPC is off. */
+  grpcPort: number | undefined;
   bodyLimit: number;
   spoolDir: string;
   spoolMaxBytes: number;
@@ -48,6 +50,8 @@ export interface RetentionConfig {
 /**
  * Reads and validates the collector's environment, failing fast with the bad value
  * named: `AUDIT_COLLECTOR_HOST` (default 127.0.0.1), `AUDIT_COLLECTOR_PORT` (4318),
+ * `AUDIT_COLLECTOR_GRPC_PORT` (OTLP/gRPC on the same host, 4317) and `AUDIT_COLLECTOR_GRPC`
+ * (true / false, default true),
  * `AUDIT_COLLECTOR_BODY_LIMIT` (bytes, 64 MiB), `AUDIT_COLLECTOR_SPOOL_DIR`
  * (`AUDIT_DATA_DIR/collector-spool`), `AUDIT_COLLECTOR_SPOOL_MAX_BYTES` (1 GiB),
  * `AUDIT_COLLECTOR_STORE_TIMEOUT_MS` (5000), `AUDIT_COLLECTOR_TOKENS` /
@@ -105,9 +109,12 @@ export function collectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Co
       `AUDIT_COLLECTOR_HEADERS_TIMEOUT_MS (${headersTimeoutMillis}) must not exceed AUDIT_COLLECTOR_REQUEST_TIMEOUT_MS (${requestTimeoutMillis})`,
     );
   }
+  const port = intFromEnv(env, 'AUDIT_COLLECTOR_PORT', 4318, 0, 65535);
+  const grpcPort = grpcPortFromEnv(env, port);
   return {
     host,
-    port: intFromEnv(env, 'AUDIT_COLLECTOR_PORT', 4318, 0, 65535),
+    port,
+    grpcPort,
     bodyLimit: intFromEnv(env, 'AUDIT_COLLECTOR_BODY_LIMIT', COLLECTOR_DEFAULTS.bodyLimit, 1024, 2 ** 31 - 1),
     spoolDir,
     spoolMaxBytes: intFromEnv(env, 'AUDIT_COLLECTOR_SPOOL_MAX_BYTES', COLLECTOR_DEFAULTS.spoolMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
@@ -144,6 +151,21 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
+/**
+ * OTLP/gRPC shares the host, and so the loopback/token rule above. Checked even when gRPC
+ * is off, so a typo does not wait for the day it is turned on.
+ */
+function grpcPortFromEnv(env: NodeJS.ProcessEnv, httpPort: number): number | undefined {
+  const grpcPort = intFromEnv(env, 'AUDIT_COLLECTOR_GRPC_PORT', COLLECTOR_DEFAULTS.grpcPort, 0, 65535);
+  const raw = env.AUDIT_COLLECTOR_GRPC?.trim();
+  if (raw && raw !== 'true' && raw !== 'false') throw new Error(`AUDIT_COLLECTOR_GRPC must be true or false, got ${JSON.stringify(raw)}`);
+  if (raw === 'false') return undefined;
+  if (grpcPort !== 0 && grpcPort === httpPort) {
+    throw new Error(`AUDIT_COLLECTOR_GRPC_PORT (${grpcPort}) must differ from AUDIT_COLLECTOR_PORT (${httpPort}), or set AUDIT_COLLECTOR_GRPC=false`);
+  }
+  return grpcPort;
+}
+
 function booleanFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
   const raw = env[name]?.trim();
   if (!raw) return false;
@@ -169,6 +191,7 @@ export function collectorOptionsFromConfig(config: CollectorConfig): Omit<Collec
     keepAliveTimeoutMillis: config.keepAliveTimeoutMillis,
     rateLimitPerMinute: config.rateLimitPerMinute,
     redact: config.redact,
+    ...(config.grpcPort !== undefined ? { grpc: { host: config.host, port: config.grpcPort } } : {}),
     ...(config.integrity ? { integrity: config.integrity } : {}),
   };
 }

@@ -13,7 +13,7 @@ import { LoggerProvider, SimpleLogRecordProcessor, BatchLogRecordProcessor, type
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import protobuf from 'protobufjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildCollector, collectorGrpcPort, type CollectorOptions } from '@otel-audit/collector';
+import { buildCollector, collectorGrpcPort, listenCollectorGrpc, type CollectorOptions } from '@otel-audit/collector';
 import { toLogRecord, type AuditEvent } from '@otel-audit/contract';
 import { ElasticsearchStore, SqliteStore } from '@otel-audit/store';
 import { otlpJsonBody, validEvent } from '../../test/support/otlp-json.js';
@@ -186,10 +186,10 @@ describe('collector OTLP/gRPC receiver on a real SQLite file', () => {
   /** A collector with gRPC on a free loopback port; resolves to that port. */
   async function start(options: Partial<CollectorOptions> = {}): Promise<number> {
     app = buildCollector({ store, senderTokens: SENDER_TOKENS, ...options, grpc: { host: '127.0.0.1', port: 0 } });
-    await app.ready();
-    const port = collectorGrpcPort(app);
+    const port = await listenCollectorGrpc(app);
     expect(port).toBeGreaterThan(0);
-    return port!;
+    expect(collectorGrpcPort(app)).toBe(port);
+    return port;
   }
 
   it('stores what the OpenTelemetry gRPC exporter sends, field for field', async () => {
@@ -378,6 +378,21 @@ describe('collector OTLP/gRPC receiver on a real SQLite file', () => {
     expect(await all(store)).toEqual([expect.objectContaining({ id: good.id, traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' })]);
   });
 
+  it('opens no port until listenCollectorGrpc, and refuses a port already taken', async () => {
+    app = buildCollector({ store, grpc: { host: '127.0.0.1', port: 0 } });
+    // inject readies the app, as tests of the HTTP routes do: no gRPC port for that.
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect(collectorGrpcPort(app)).toBeUndefined();
+    const taken = await listenCollectorGrpc(app);
+    const second = buildCollector({ store, grpc: { host: '127.0.0.1', port: taken } });
+    try {
+      await expect(listenCollectorGrpc(second)).rejects.toThrow(`cannot listen for OTLP/gRPC on 127.0.0.1:${taken}`);
+    } finally {
+      await second.close();
+    }
+    await expect(listenCollectorGrpc(buildCollector({ store }))).rejects.toThrow('this collector was built without the grpc option');
+  });
+
   it('closes the gRPC server with the app', async () => {
     const port = await start();
     await app!.close();
@@ -393,8 +408,7 @@ describe('collector OTLP/gRPC receiver with an unreachable store and no spool', 
     const store = new ElasticsearchStore({ url: 'http://127.0.0.1:9', installTemplate: false });
     const app = buildCollector({ store, retryAfterSeconds: 7, grpc: { host: '127.0.0.1', port: 0 } });
     try {
-      await app.ready();
-      const raw = await rawExport(collectorGrpcPort(app)!, JSON.parse(otlpJsonBody([validEvent()])));
+      const raw = await rawExport(await listenCollectorGrpc(app), JSON.parse(otlpJsonBody([validEvent()])));
       expect(raw.error?.code).toBe(grpc.status.UNAVAILABLE);
       expect(raw.error?.details).toBe('the audit store is unavailable; retry later');
       expect(retryInfoOf(raw.error!)).toEqual({ code: grpc.status.UNAVAILABLE, retryDelaySeconds: 7 });

@@ -136,7 +136,10 @@ export class GrpcReceiver {
     // An IPv6 address needs brackets in a gRPC target.
     const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     this.#port = await new Promise<number>((resolve, reject) => {
-      this.#server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      this.#server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        // grpc-js says "No address added out of total 1 resolved"; the operator needs the address.
+        err ? reject(new Error(`cannot listen for OTLP/gRPC on ${address}: ${err.message}`, { cause: err })) : resolve(bound),
+      );
     });
     return this.#port;
   }
