@@ -216,6 +216,19 @@ describe('dashboards/otel-audit.ndjson', () => {
     );
   });
 
+  it('labels in the data view only fields of EVENT_MAPPINGS, the trace context among them', () => {
+    const [dataView] = byType('index-pattern');
+    const attrs = JSON.parse(dataView!.attributes.fieldAttrs as string) as Record<string, { customLabel?: string }>;
+    for (const field of Object.keys(attrs)) expect(FIELDS.has(field), `fieldAttrs ${field}`).toBe(true);
+    expect(attrs['trace.id']?.customLabel).toBe('Trace ID');
+    expect(FIELDS.get('trace.id')).toBe('keyword');
+    expect(FIELDS.get('span.id')).toBe('keyword');
+  });
+
+  it('shows the trace id in every saved search, to go from a finding to the request that caused it', () => {
+    for (const o of byType('search')) expect(o.attributes.columns, o.id).toContain('trace.id');
+  });
+
   it('shows in saved searches only columns and sorts of EVENT_MAPPINGS', () => {
     for (const o of byType('search')) {
       for (const c of o.attributes.columns as string[]) expect(FIELDS.has(c), `${o.id} column ${c}`).toBe(true);
