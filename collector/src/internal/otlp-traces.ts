@@ -1,6 +1,6 @@
 import { actionDefinition, type ReceivedLogRecord } from '@otel-audit/contract';
 import { CollectorError } from '../errors.js';
-import { idHex, isObject, keyValues, listAt, nanosToMillis, type IdEncoding, type Obj } from './otlp-values.js';
+import { idHex, isObject, keyValues, listAt, nanosAsSent, nanosToMillis, type IdEncoding, type Obj } from './otlp-values.js';
 
 /**
  * The span-event attribute that makes any span event an audit event and names its
@@ -66,19 +66,23 @@ export function readTraceMapping(mapping: unknown, encoding: string, ids: IdEnco
           }
           audited += 1;
           reading.spanOfRecord.push(spanIndex);
-          reading.records.push({
+          // A span event always has a time in practice; should one come without, the end
+          // of its span is the latest moment it can have happened, as a log record
+          // without time falls back on when it was observed.
+          const observed = span.endTimeUnixNano ?? span.startTimeUnixNano;
+          const record: ReceivedLogRecord = {
             eventName: typeof action === 'string' ? action : undefined,
             timestamp: nanosToMillis(event.timeUnixNano),
-            // A span event always has a time in practice; should one come without, the end
-            // of its span is the latest moment it can have happened, as a log record
-            // without time falls back on when it was observed.
-            observedTimestamp: nanosToMillis(span.endTimeUnixNano) || nanosToMillis(span.startTimeUnixNano),
+            observedTimestamp: nanosToMillis(observed),
+            timeUnixNano: nanosAsSent(event.timeUnixNano),
+            observedTimeUnixNano: nanosAsSent(observed),
             attributes,
             serviceName,
             traceId,
             spanId,
-            original: originalOf(rs, ss, span, event, ids),
-          });
+          };
+          record.original = originalOf(rs, ss, record, event);
+          reading.records.push(record);
         }
         if (audited === 0) {
           reading.ignoredSpans += 1;
@@ -92,9 +96,10 @@ export function readTraceMapping(mapping: unknown, encoding: string, ids: IdEnco
 
 /**
  * The action of an audit span event, or undefined for a span event that is not one. The
- * attribute wins over the name: it is the explicit statement. A non-string attribute
- * still makes an audit event (`null` as action), so that validation refuses it where
- * the sender sees it, instead of the event vanishing as "not audit".
+ * attribute wins over the name: it is the explicit statement. A non-string or empty
+ * attribute still makes an audit event (`null`: no action), so that validation refuses it
+ * where the sender sees it (partial success, dead letter) instead of it vanishing as "not
+ * audit".
  */
 function auditAction(name: unknown, attributes: Record<string, unknown>): string | null | undefined {
   if (AUDIT_ACTION_ATTRIBUTE in attributes) {
@@ -105,24 +110,26 @@ function auditAction(name: unknown, attributes: Record<string, unknown>): string
 }
 
 /**
- * The audit event as the sender sent it, for the dead-letter store: a one-span OTLP/JSON
- * traces request (ids in hex, as OTLP/JSON writes them) whose span holds only this
- * event; the span's links are left out (they are not part of the event, and their ids
- * would need the same re-encoding).
+ * The audit event as received, for the dead-letter store: the one-record OTLP/JSON logs
+ * request it stands for under this convention (resource and scope as sent; the event's
+ * name, time and attributes as sent; the action as read; the span's ids in hex). The
+ * dead-letter store's redaction and `dead-letters replay` read logs requests, so a refused
+ * span event is redacted and replayed as any refused log record is.
  */
-function originalOf(rs: Obj, ss: Obj, span: Obj, event: Obj, ids: IdEncoding): unknown {
-  const hexSpan: Obj = { ...span, events: [event] };
-  delete hexSpan.links;
-  for (const key of ['traceId', 'spanId', 'parentSpanId'] as const) {
-    const hex = idHex(span[key], ids);
-    if (hex === undefined) delete hexSpan[key];
-    else hexSpan[key] = hex;
-  }
+function originalOf(rs: Obj, ss: Obj, record: ReceivedLogRecord, event: Obj): Obj {
+  const logRecord: Obj = {
+    ...(record.eventName !== undefined ? { eventName: record.eventName } : {}),
+    ...(event.timeUnixNano !== undefined ? { timeUnixNano: event.timeUnixNano } : {}),
+    ...(record.observedTimeUnixNano !== undefined ? { observedTimeUnixNano: record.observedTimeUnixNano } : {}),
+    ...(event.attributes !== undefined ? { attributes: event.attributes } : {}),
+    ...(record.traceId !== undefined ? { traceId: record.traceId } : {}),
+    ...(record.spanId !== undefined ? { spanId: record.spanId } : {}),
+  };
   return {
-    resourceSpans: [
+    resourceLogs: [
       {
         ...(rs.resource !== undefined ? { resource: rs.resource } : {}),
-        scopeSpans: [{ ...(ss.scope !== undefined ? { scope: ss.scope } : {}), spans: [hexSpan] }],
+        scopeLogs: [{ ...(ss.scope !== undefined ? { scope: ss.scope } : {}), logRecords: [logRecord] }],
       },
     ],
   };

@@ -68,6 +68,17 @@ export function nanosToMillis(v: unknown): number | undefined {
 }
 
 /**
+ * The count as sent, in decimal digits, so that a time in seconds or milliseconds is
+ * named by the value the sender wrote (timeUnitProblem). Negative numbers are kept for
+ * it to refuse; `nanosToMillis` alone would make -1 a valid 1969 time.
+ */
+export function nanosAsSent(v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? BigInt(Math.trunc(v)).toString() : undefined;
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return BigInt(v).toString();
+  return undefined;
+}
+
+/**
  * A trace or span id as hex text, whatever the encoding; fromLogRecord checks its length
  * and drops an all-zero or malformed one, so nothing here refuses a record.
  */
