@@ -13,6 +13,9 @@ import { RetentionJob, type RetentionOptions } from './internal/retention.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
 import { SenderTokens, type Sender, type SenderTokenEntry } from './internal/sender-auth.js';
 import { receiveRecords } from './internal/receive-records.js';
+import { receiveTraces } from './internal/receive-traces.js';
+import { readTraceMapping } from './internal/otlp-traces.js';
+import { decodeTracesProtobuf, encodeExportTraceResponse } from './internal/otlp-traces-proto.js';
 import { GrpcReceiver } from './internal/grpc-receiver.js';
 import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus } from './internal/otlp-proto.js';
 
@@ -292,7 +295,7 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     scope.post('/v1/logs', { onRequest: checkSender, ...(limited ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}) }, async (request, reply) => {
       const protobuf = isProtobuf(request);
       const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
-      const { received, rejected, partialSuccess } = await receiveRecords(records, senderOf.get(request), { ingestor, metrics });
+      const { received, rejected, partialSuccess } = await receiveRecords(records, senderOf.get(request), { ingestor, metrics, redact: opts.redact ?? D.redact });
       request.log.info({ received, accepted: received - rejected, rejected }, 'logs batch');
       // OTLP/HTTP: the response uses the request's encoding.
       if (protobuf) {
@@ -303,6 +306,23 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
       if (!partialSuccess) return {};
       // The JSON mapping writes int64 as a decimal string.
       return { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: partialSuccess.errorMessage } };
+    });
+
+    // Audit events carried as span events (otlp-traces.ts); the same parsers, body limit,
+    // sender check, rate limit (its own counter per sender) and store path as /v1/logs.
+    scope.post('/v1/traces', { onRequest: checkSender, ...(limited ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}) }, async (request, reply) => {
+      const protobuf = isProtobuf(request);
+      const reading = protobuf ? decodeTracesProtobuf(request.body as Buffer) : readTraceMapping(request.body, 'OTLP/JSON', 'hex');
+      const outcome = await receiveTraces(reading, senderOf.get(request), { ingestor, metrics, redact: opts.redact ?? D.redact });
+      request.log.info({ spans: outcome.spans, auditEvents: outcome.events, rejectedSpans: outcome.rejectedSpans }, 'traces batch');
+      if (protobuf) {
+        reply.header('content-type', PROTOBUF);
+        return encodeExportTraceResponse(outcome.partialSuccess);
+      }
+      reply.header('content-type', 'application/json');
+      const { partialSuccess } = outcome;
+      if (!partialSuccess) return {};
+      return { partialSuccess: { rejectedSpans: String(partialSuccess.rejectedSpans), errorMessage: partialSuccess.errorMessage } };
     });
   });
 
