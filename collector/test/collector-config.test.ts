@@ -92,3 +92,22 @@ describe('collector configuration: timeouts, rate limit, dead letters', () => {
     );
   });
 });
+
+describe('collector configuration: the redaction pattern', () => {
+  it('defaults to the Node package\'s pattern, and takes a replacement with flags (default i)', () => {
+    expect(collectorOptionsFromConfig(collectorConfigFromEnv({})).redact).toEqual(COLLECTOR_DEFAULTS.redact);
+    expect(collectorConfigFromEnv({}).redact.source).toBe(COLLECTOR_DEFAULTS.redact.source);
+    const custom = collectorConfigFromEnv({ AUDIT_REDACT_PATTERN: 'pin|iban' });
+    expect([custom.redact.source, custom.redact.flags]).toEqual(['pin|iban', 'i']);
+    expect(collectorConfigFromEnv({ AUDIT_REDACT_PATTERN: 'Pin', AUDIT_REDACT_FLAGS: '' }).redact.flags).toBe('');
+  });
+
+  it.each([
+    [{ AUDIT_REDACT_PATTERN: 'pass(' }, /^AUDIT_REDACT_PATTERN "pass\(" with flags "i" is not a valid regular expression: /],
+    [{ AUDIT_REDACT_PATTERN: '  ' }, /^AUDIT_REDACT_PATTERN is empty: it would redact every/],
+    [{ AUDIT_REDACT_FLAGS: 'gi' }, /^AUDIT_REDACT_FLAGS may hold only the flags i, m, s, u and v, got "gi"$/],
+    [{ AUDIT_REDACT_FLAGS: 'y' }, /^AUDIT_REDACT_FLAGS may hold only/],
+  ])('refuses %j at start-up, naming the variable and the value', (env, message) => {
+    expect(startUpError(env)).toMatch(message);
+  });
+});

@@ -32,8 +32,8 @@ export function eventIdOf(record: ReceivedLogRecord, uid: unknown): unknown {
 export function derivedEventId(record: ReceivedLogRecord): string {
   // `original` repeats the same content in whatever form a receiver keeps; left out so a
   // record's id does not depend on which receiver took it.
-  const { original: _original, ...content } = record;
-  const hash = createHash('sha256').update(DERIVATION).update(stableStringify(content)).digest();
+  const content: string = stableStringify({ ...record, original: undefined } as object);
+  const hash = createHash('sha256').update(DERIVATION).update(content).digest();
   const bytes = Uint8Array.from(hash.subarray(0, 16));
   bytes[6] = (bytes[6]! & 0x0f) | 0x80;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;

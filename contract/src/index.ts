@@ -40,4 +40,4 @@ export { xmlSafeText, xmlSafeDeep } from './xml-safe-text.js';
 export { DEFAULT_ACTOR_TYPE, DEFAULT_OUTCOME, withEventDefaults } from './event-defaults.js';
 export { derivedEventId, eventIdOf } from './event-id.js';
 export { DEFAULT_REDACT, REDACTED, redact } from './redact.js';
-export { TIME_UNIT_BANDS, timeUnitProblem } from './time-unit-problem.js';
+export { EARLIEST_EVENT_TIME, TIME_UNIT_BANDS, timeUnitProblem } from './time-unit-problem.js';

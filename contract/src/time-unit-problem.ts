@@ -15,6 +15,12 @@ export const TIME_UNIT_BANDS = [
 ] as const;
 
 /**
+ * The earliest event time the collector accepts (1973-03-03T09:46:40Z, 1e17 ns): `record()`
+ * refuses an earlier one itself, rather than have the collector refuse it as a unit mistake.
+ */
+export const EARLIEST_EVENT_TIME = new Date(Number(TIME_UNIT_BANDS[TIME_UNIT_BANDS.length - 1]!.below / 1_000_000n));
+
+/**
  * Why a record's time is not nanoseconds since the epoch, or undefined when it is (or is
  * unset: 0 or absent, where fromLogRecord falls back to the observed time, which is then
  * the one checked). The answer names the likely unit mistake and the date the value

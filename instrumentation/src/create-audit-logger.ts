@@ -5,6 +5,7 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes }
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import {
   DEFAULT_REDACT,
+  EARLIEST_EVENT_TIME,
   redact,
   toLogRecord,
   validateAuditEvent,
@@ -291,7 +292,11 @@ function buildEvent(input: AuditEventInput, redactPattern: RegExp): AuditEvent {
     ),
     redactPattern,
   );
-  const result = validateAuditEvent(candidate);
+  const validation = validateAuditEvent(candidate);
+  // The collector reads an earlier time as seconds or milliseconds sent by mistake and
+  // refuses it; refused here, the caller learns it from record() instead of from a dead letter.
+  const early = time < EARLIEST_EVENT_TIME ? [`time: ${time.toISOString()} is before ${EARLIEST_EVENT_TIME.toISOString()}, the earliest time an audit event may have`] : [];
+  const result = validation.ok && early.length > 0 ? { ok: false as const, problems: early } : validation;
   if (!result.ok) {
     throw new AuditError('AUDIT_ERR_INVALID_EVENT', `invalid audit event: ${result.problems.join('; ')}`, {
       problems: result.problems,

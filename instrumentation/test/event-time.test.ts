@@ -30,7 +30,8 @@ describe('event times through the real SDK exporter (SQLite file, loopback port)
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const times = ['1970-01-01T00:00:00.001Z', '1995-06-01T10:00:00.123Z', '1998-12-31T23:59:59.999Z', '2026-11-22T07:00:00.000Z', '2089-12-31T12:00:00.500Z'];
+  // 1973-03-03T09:46:40Z is the earliest time the collector takes for nanoseconds (TIME_UNIT_BANDS).
+  const times = ['1973-03-03T09:46:40.000Z', '1995-06-01T10:00:00.123Z', '1998-12-31T23:59:59.999Z', '2026-11-22T07:00:00.000Z', '2089-12-31T12:00:00.500Z'];
 
   for (const protocol of ['http/protobuf', 'http/json'] as const) {
     it(`keeps every time to the millisecond over ${protocol}`, async () => {
@@ -42,4 +43,15 @@ describe('event times through the real SDK exporter (SQLite file, loopback port)
       expect(ids.map((id) => stored.get(id))).toEqual(times);
     });
   }
+
+  it('refuses, in record(), a time before the earliest the collector takes, naming it', async () => {
+    const audit = createAuditLogger({ serviceName: 'event-time-early', endpoint: url });
+    try {
+      expect(() => audit.record({ time: '1973-03-03T09:46:39.999Z', action: 'auth.login', actor: { id: 'u-1', type: 'user' } })).toThrow(
+        'invalid audit event: time: 1973-03-03T09:46:39.999Z is before 1973-03-03T09:46:40.000Z, the earliest time an audit event may have',
+      );
+    } finally {
+      await audit.shutdown();
+    }
+  });
 });
