@@ -27,6 +27,7 @@ const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
 const ROW_CAP = 30;
 const es = elasticsearch();
 /** The page is waited for, never timed: a loaded machine (or CI runner) may take seconds to answer. */
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const poll = <T>(probe: () => T | Promise<T>) => expect.poll(probe, { timeout: 30_000, interval: 100 });
 
 const kinds = [
@@ -88,6 +89,8 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowserReason
             ...(token ? { resource: { type: 'api_token', id: `tok-${i}`, name: `CI token ${i}`, href: `https://app.example.test/tokens/tok-${i}` } } : {}),
             message: token ? 'API token created' : 'Logged on',
             service: { name: token ? 'tokens-api' : 'login-app' },
+            // Three of Bob's events, recorded in one request's trace (one span each).
+            ...(i >= 30 && i <= 32 ? { traceId: TRACE_ID, spanId: `00f067aa0ba902b${i - 30}` } : {}),
           });
         });
         await stores.writer.insert(events);
@@ -264,6 +267,39 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowserReason
         expect(await other.page.getByLabel('Action').inputValue()).toBe('api_token.*');
         expect(await other.page.getByLabel('User', { exact: true }).inputValue()).toBe('u-bob');
         await other.done();
+        await done();
+      });
+
+      it('a trace link narrows the view to that trace; the Trace ID filter and the URL keep it', async () => {
+        const { page, done } = await signedIn({ sub: 'u-auditor', permissions: ['users:view', 'security-logs:view'] }, `?view=all&${range}`);
+        await poll(() => summary(page).textContent()).toMatch(/of 60 events/);
+        // Only traced events have a link in the Trace column; it shows the trace's first digits.
+        const traceLinks = page.locator('#events td:nth-child(10) a');
+        await poll(() => traceLinks.count()).toBe(3);
+        expect(await traceLinks.first().textContent()).toBe(`${TRACE_ID.slice(0, 8)}…`);
+        expect(await traceLinks.first().getAttribute('title')).toContain(TRACE_ID);
+        await traceLinks.first().click();
+        await poll(() => summary(page).textContent()).toMatch(/of 3 events/);
+        expect(new URL(page.url()).searchParams.get('traceId')).toBe(TRACE_ID);
+        expect(new URL(page.url()).searchParams.get('from')).toBe(fromIso);
+        expect(await page.getByLabel('Trace ID').inputValue()).toBe(TRACE_ID);
+        expect(new Set(await column(page, 2))).toEqual(new Set(['Bob']));
+        await shot(page, 'trace');
+
+        // The export of this view is the trace's events, with the ids in their columns.
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+        const csv = parse(readFileSync((await download.path())!, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
+        expect(csv.map((r) => r['Trace ID'])).toEqual([TRACE_ID, TRACE_ID, TRACE_ID]);
+        expect(new Set(csv.map((r) => r['Span ID']))).toEqual(new Set(['00f067aa0ba902b0', '00f067aa0ba902b1', '00f067aa0ba902b2']));
+
+        // Typed in upper case, as some tools show it: the same trace.
+        await page.getByLabel('Trace ID').fill(TRACE_ID.toUpperCase());
+        await page.getByRole('button', { name: 'Apply filters' }).click();
+        await poll(() => summary(page).textContent()).toMatch(/of 3 events/);
+        await page.getByLabel('Trace ID').fill('');
+        await page.getByRole('button', { name: 'Apply filters' }).click();
+        await poll(() => summary(page).textContent()).toMatch(/of 60 events/);
+        expect(new URL(page.url()).searchParams.has('traceId')).toBe(false);
         await done();
       });
 
