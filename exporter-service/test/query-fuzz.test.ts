@@ -110,6 +110,7 @@ function params(day: Date) {
     resourceId: fc.oneof(fc.constantFrom('r-1', 'r-*'), text),
     actor: fc.oneof(fc.constantFrom(...USERS), text),
     ip,
+    traceId: fc.oneof(fc.constantFrom('4bf92f3577b34da6a3ce929d0e0e4736', '4BF92F3577B34DA6A3CE929D0E0E4736', '0'.repeat(32), 'g'.repeat(32)), text),
     q: fc.oneof(fc.constantFrom('invoice', 'quarterly invoice', 'fuzz 7', 'AND OR NOT', '+-&&||!(){}[]^"~*?:\\/'), text),
     sort: fc.oneof(fc.constantFrom('asc', 'desc'), text),
     limit: fc.oneof(fc.integer({ min: 0, max: 200 }).map(String), fc.constantFrom('99999', '00001', '-1', '1e3', '1.5', '0x10'), text),

@@ -19,6 +19,9 @@ export function otlpJsonBody(events: Array<Record<string, unknown>>, serviceName
       eventName: r.eventName,
       ...(r.body !== undefined ? { body: { stringValue: r.body } } : {}),
       attributes: Object.entries(r.attributes).map(([key, value]) => ({ key, value: anyValue(value) })),
+      // OTLP/JSON writes the ids as hex, unlike the protobuf JSON mapping's base64.
+      ...(r.traceId !== undefined ? { traceId: r.traceId } : {}),
+      ...(r.spanId !== undefined ? { spanId: r.spanId } : {}),
     };
   });
   return JSON.stringify({
