@@ -145,7 +145,7 @@ describe('collector /v1/logs with OTLP/protobuf, on a real SQLite file', () => {
     // No resource given: the SDK's default one names an unknown service, which must still come through.
     const service = { name: expect.stringMatching(/^unknown_service/) };
     // An event without a message gets the catalogue's, as record() would have given it.
-    expect(stored).toEqual(events.map((e) => ({ ...withEventDefaults(e), service })).sort(byId));
+    expect(stored).toEqual(events.map((e) => ({ ...withEventDefaults(e), id: e.id, service })).sort(byId));
   });
 
   it('stores what the exporter sends gzip-compressed, in batches', async () => {

@@ -24,7 +24,7 @@ export const DEFAULT_ACTOR_TYPE = 'user';
  * An empty message counts as none, since it describes nothing. Values are kept as given,
  * for validation to name a wrong one.
  */
-export function withEventDefaults<T extends Record<string, unknown>>(candidate: T): T & { outcome: unknown } {
+export function withEventDefaults(candidate: Record<string, unknown>): Record<string, unknown> {
   const known = typeof candidate.action === 'string' ? actionDefinition(candidate.action) : undefined;
   const outcome = candidate.outcome ?? DEFAULT_OUTCOME;
   const noMessage = candidate.message === undefined || candidate.message === '';
