@@ -33,7 +33,16 @@ export function isTruncated(value: unknown): value is { truncated: true; origina
 }
 
 function boundedValue(value: unknown, maxBytes: number): unknown {
-  const json = JSON.stringify(value);
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    // The record as sent is the decoder's own structure, with no depth bound (the mapped
+    // record has one): a value nested 100,000 levels deep overflows the stack here. It is
+    // kept as what it is, so the rejection is stored instead of failing the request.
+    if (err instanceof RangeError) return { truncated: true, originalBytes: 0, head: '', note: 'nested too deeply to be written as JSON' };
+    throw err;
+  }
   const originalBytes = Buffer.byteLength(json);
   if (originalBytes <= maxBytes) return value;
   // Re-encoding the head as a JSON string escapes it again (quotes, control characters), so
