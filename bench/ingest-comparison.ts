@@ -203,6 +203,7 @@ async function main(): Promise<void> {
     const collectorEnv = (extra: NodeJS.ProcessEnv, dir: string): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
       AUDIT_COLLECTOR_PORT: '0',
+      AUDIT_COLLECTOR_GRPC_PORT: '0',
       AUDIT_DATA_DIR: dir,
       AUDIT_RETENTION_DAYS: '0',
       ...extra,

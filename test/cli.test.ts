@@ -3,9 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { SeverityNumber } from '@opentelemetry/api-logs';
+import { OTLPLogExporter as OTLPGrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toLogRecord } from '@otel-audit/contract';
 import { elasticsearch } from './support/elasticsearch.js';
+import { validEvent } from './support/otlp-json.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -16,9 +21,10 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
   let dataDir: string;
   let child: ChildProcess;
   let collectorUrl: string;
+  let grpcUrl: string;
   let exportUrl: string;
   // The embedded default: no ELASTICSEARCH_URL, whatever the developer's shell has.
-  const env = () => ({ ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: dataDir, AUDIT_COLLECTOR_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_LOG_LEVEL: 'warn' });
+  const env = () => ({ ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: dataDir, AUDIT_COLLECTOR_PORT: '0', AUDIT_COLLECTOR_GRPC_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_LOG_LEVEL: 'warn' });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'otel-audit-cli-'));
@@ -29,9 +35,11 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         const c = /collector \(OTLP\/HTTP\)\s+(http:\/\/\S+)\/v1\/logs/.exec(output);
+        const g = /collector \(OTLP\/gRPC\)\s+(http:\/\/\S+)/.exec(output);
         const e = /export service\s+(http:\/\/\S+)/.exec(output);
-        if (c && e) {
+        if (c && g && e) {
           collectorUrl = c[1]!;
+          grpcUrl = g[1]!;
           exportUrl = e[1]!;
           clearTimeout(timer);
           resolveStart();
@@ -98,7 +106,44 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
     expect(res.status).toBe(403);
   });
 
-  it('exits 0 on SIGTERM', async () => {
+  it('takes events over OTLP/gRPC at the address it prints', async () => {
+    const event = validEvent({ action: 'file.create', category: 'data' });
+    const log = toLogRecord(event);
+    const results: number[] = [];
+    const exporter = new OTLPGrpcLogExporter({ url: grpcUrl });
+    const provider = new LoggerProvider({
+      processors: [
+        new SimpleLogRecordProcessor({
+          // The processor swallows the export result; this keeps it.
+          exporter: {
+            export: (logs, done) =>
+              exporter.export(logs, (result) => {
+                results.push(result.code);
+                done(result);
+              }),
+            forceFlush: () => exporter.forceFlush(),
+            shutdown: () => exporter.shutdown(),
+          },
+        }),
+      ],
+    });
+    provider.getLogger('cli-test').emit({
+      eventName: log.eventName,
+      timestamp: log.timestamp,
+      severityNumber: log.severityNumber as SeverityNumber,
+      severityText: log.severityText,
+      attributes: log.attributes,
+    });
+    await provider.forceFlush();
+    await provider.shutdown();
+    expect(results).toEqual([0]); // 0: ExportResultCode.SUCCESS
+    const token = (await run(process.execPath, [cli, 'token', '--sub', 'root', '--super-admin'], { env: env() })).stdout.trim();
+    const res = await fetch(`${exportUrl}/v1/exports/events.csv?scope=all`, { headers: { authorization: `Bearer ${token}` } });
+    const rows = parse(await res.text(), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r['Event ID'])).toContain(event.id);
+  });
+
+  it('exits 0 on SIGTERM (both collector ports closed)', async () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -140,6 +185,7 @@ describe('otel-audit start with sender tokens on (built CLI, embedded SQLite)', 
     ELASTICSEARCH_URL: '',
     AUDIT_DATA_DIR: dataDir,
     AUDIT_COLLECTOR_PORT: '0',
+    AUDIT_COLLECTOR_GRPC_PORT: '0',
     AUDIT_EXPORT_PORT: '0',
     AUDIT_LOG_LEVEL: 'warn',
     // Only an app's token: the export service's own is made by `start` itself.

@@ -26,7 +26,7 @@ describe('the data directory of otel-audit start is private (built CLI, embedded
   let child: ChildProcess;
   let collectorUrl: string;
   let exportUrl: string;
-  const env = () => ({ ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: dataDir, AUDIT_COLLECTOR_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_LOG_LEVEL: 'warn' });
+  const env = () => ({ ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: dataDir, AUDIT_COLLECTOR_PORT: '0', AUDIT_COLLECTOR_GRPC_PORT: '0', AUDIT_EXPORT_PORT: '0', AUDIT_LOG_LEVEL: 'warn' });
 
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'otel-audit-modes-'));

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { buildCollector, collectorConfigFromEnv, collectorOptionsFromConfig, retentionFromConfig } from '@otel-audit/collector';
+import { buildCollector, collectorConfigFromEnv, collectorOptionsFromConfig, listenCollectorGrpc, retentionFromConfig } from '@otel-audit/collector';
 import {
   DirectoryFileStorage,
   buildExportService,
@@ -28,7 +28,7 @@ const USAGE = `usage: otel-audit <command> [options]
 
 commands:
   start            collector and export service in one process (the embedded default)
-  collector        the OTLP/HTTP collector alone (port 4318)
+  collector        the OTLP collector alone (HTTP port 4318, gRPC port 4317)
   export-service   the export service alone (port 8080)
   setup            install the Elasticsearch index templates (run as the admin user);
                      --security also creates the roles and users (AUDIT_WRITER_PASSWORD,
@@ -89,7 +89,13 @@ async function startCollector(store: AuditStore, config = collectorConfigFromEnv
   if (retention.warning) app.log.warn(retention.warning);
   app.addHook('onClose', () => retention.close());
   await app.listen({ host: config.host, port: config.port });
-  return { app, url: `http://${config.host}:${(app.server.address() as { port: number }).port}` };
+  // After HTTP: a gRPC port already taken fails the start, and closing the app closes both.
+  const grpcPort = config.grpcPort === undefined ? undefined : await listenCollectorGrpc(app);
+  return {
+    app,
+    url: `http://${config.host}:${(app.server.address() as { port: number }).port}`,
+    grpcUrl: grpcPort === undefined ? undefined : `http://${config.host}:${grpcPort}`,
+  };
 }
 
 async function startExportService(store: AuditStore, config = exportServiceConfigFromEnv(), auditEndpoint?: string) {
@@ -146,6 +152,7 @@ async function start(): Promise<void> {
       '',
       `otel-audit is running on ${store.description}`,
       `  collector (OTLP/HTTP)  ${collector.url}/v1/logs     health: ${collector.url}/healthz`,
+      ...(collector.grpcUrl ? [`  collector (OTLP/gRPC)  ${collector.grpcUrl}        (logs and traces; AUDIT_COLLECTOR_GRPC=false turns it off)`] : []),
       `  export service         ${exporter.url}              health: ${exporter.url}/healthz`,
       ...(exporter.config.viewer.enabled ? [`  web viewer             ${exporter.url}/             (sign in with a token, see below)`] : []),
       '',
@@ -260,9 +267,9 @@ async function main(argv: string[]): Promise<void> {
     case 'collector': {
       const config = collectorConfigFromEnv();
       const store = await openStore(config.store);
-      const { app, url } = await startCollector(store, config);
+      const { app, url, grpcUrl } = await startCollector(store, config);
       closeOnSignal([app], store);
-      app.log.info(`collector listening on ${url}, storing in ${store.description}`);
+      app.log.info(`collector listening on ${url}${grpcUrl ? ` (OTLP/gRPC on ${grpcUrl})` : ''}, storing in ${store.description}`);
       return;
     }
     case 'export-service': {

@@ -114,7 +114,7 @@ describe('collector process killed with SIGKILL during sustained ingest (built C
   it('after a restart, every acknowledged event is stored exactly once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-kill-'));
     const cli = resolve(import.meta.dirname, '../../cli/bin/otel-audit.js');
-    const env = { ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: dir, AUDIT_COLLECTOR_PORT: '0', AUDIT_LOG_LEVEL: 'info' };
+    const env = { ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: dir, AUDIT_COLLECTOR_PORT: '0', AUDIT_COLLECTOR_GRPC_PORT: '0', AUDIT_LOG_LEVEL: 'info' };
     const startCollector = () =>
       new Promise<{ child: ChildProcess; url: string }>((resolveStart, reject) => {
         const child = spawn(process.execPath, [cli, 'collector'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
