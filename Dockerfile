@@ -32,7 +32,7 @@ COPY --from=build /app /app
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-EXPOSE 4318 8080
+EXPOSE 4317 4318 8080
 # One image, several roles: each says which health URL is its own (compose sets it).
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
   CMD node -e "fetch(process.env.AUDIT_HEALTHCHECK_URL || 'http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
