@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -122,6 +125,40 @@ for (const kind of kinds) {
       const bad = await get(`/v1/events?${period}&traceId=not-a-trace`);
       expect(bad.statusCode).toBe(400);
       expect(bad.body).toMatch(/traceId must be 32 hexadecimal digits/);
+    });
+
+    it('keeps the trace context of a spooled record across a restart of the app', async () => {
+      const day = isolatedDay();
+      const dir = mkdtempSync(join(tmpdir(), 'otel-audit-trace-spool-'));
+      try {
+        // First run: the collector cannot be reached (nothing listens on port 1), so the
+        // record stays in the spool, as JSON on disk.
+        const first = createAuditLogger({ serviceName: 'checkout-app', endpoint: 'http://127.0.0.1:1', spool: { dir }, initialBackoffMillis: 10, exportTimeoutMillis: 500 });
+        let id = '';
+        let span = { traceId: '', spanId: '' };
+        tracer.startActiveSpan('nightly job', (s) => {
+          id = first.record({ time: day, action: 'auth.login', actor: { id: 'u-ann', type: 'user' } });
+          span = s.spanContext();
+          s.end();
+        });
+        await expect(first.shutdown({ timeoutMillis: 200 })).rejects.toThrow(/not yet acknowledged/);
+
+        // Second run: the record is read back from the spool and delivered with its span.
+        const second = createAuditLogger({ serviceName: 'checkout-app', endpoint: collectorUrl, spool: { dir } });
+        expect(second.stats().replayed).toBe(1);
+        await second.shutdown();
+        const stored = await eventually(
+          async () => {
+            const out: AuditEvent[] = [];
+            for await (const e of stores.reader.query({ from: day, to: new Date(day.getTime() + 60_000), filter: { traceId: span.traceId } })) out.push(e);
+            return out;
+          },
+          (events) => events.length > 0,
+        );
+        expect(stored.map((e) => [e.id, e.traceId, e.spanId])).toEqual([[id, span.traceId, span.spanId]]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 }
