@@ -34,7 +34,8 @@ function variablesOurCodeReads(): Set<string> {
   for (const pkg of ['collector', 'exporter-service', 'store', 'cli', 'instrumentation', 'spool', 'contract']) {
     for (const f of readdirSync(join(root, pkg, 'src'), { recursive: true }) as string[]) if (f.endsWith('.ts')) files.push(join(root, pkg, 'src', f));
   }
-  for (const f of readdirSync(join(root, 'examples'))) files.push(join(root, 'examples', f));
+  // The example apps (one file each at the top; the Python, Go and curl senders live in folders).
+  for (const f of readdirSync(join(root, 'examples'), { withFileTypes: true })) if (f.isFile()) files.push(join(root, 'examples', f.name));
   for (const file of files) {
     const code = readFileSync(file, 'utf8')
       .split('\n')
