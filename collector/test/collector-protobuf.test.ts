@@ -256,7 +256,12 @@ describe('the two OTLP decoders', () => {
     };
     const fromJson = decodeOtlpJson(request);
     expect(decodeOtlpProtobuf(protobufBody(request))).toEqual(fromJson);
-    expect(fromJson[0]).toEqual({
+    // Each record keeps itself as sent, as a one-record request, for the dead-letter store.
+    const [rl] = request.resourceLogs;
+    expect(fromJson[0]!.original).toEqual({
+      resourceLogs: [{ resource: rl!.resource, scopeLogs: [{ scope: { name: 'test' }, logRecords: [rl!.scopeLogs[0]!.logRecords[0]] }] }],
+    });
+    expect({ ...fromJson[0], original: undefined }).toEqual({
       eventName: 'record.update',
       timestamp: 1767225600123,
       observedTimestamp: 1767225600999,
