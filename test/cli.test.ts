@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toLogRecord } from '@otel-audit/contract';
 import { elasticsearch } from './support/elasticsearch.js';
+import { startOtelAudit, type StartedOtelAudit } from './support/otel-audit-start.js';
 import { validEvent } from './support/otlp-json.js';
 
 const run = promisify(execFile);
@@ -28,27 +29,9 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'otel-audit-cli-'));
-    child = spawn(process.execPath, [cli, 'start'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    await new Promise<void>((resolveStart, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner within 20 s:\n${output}`)), 20_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const c = /collector \(OTLP\/HTTP\)\s+(http:\/\/\S+)\/v1\/logs/.exec(output);
-        const g = /collector \(OTLP\/gRPC\)\s+(http:\/\/\S+)/.exec(output);
-        const e = /export service\s+(http:\/\/\S+)/.exec(output);
-        if (c && g && e) {
-          collectorUrl = c[1]!;
-          grpcUrl = g[1]!;
-          exportUrl = e[1]!;
-          clearTimeout(timer);
-          resolveStart();
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-    });
+    const started = await startOtelAudit(env());
+    ({ child, collectorUrl, exportUrl } = started);
+    grpcUrl = started.grpcUrl!;
   });
 
   afterAll(() => {
@@ -156,30 +139,9 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
   });
 });
 
-/** `otel-audit start` with `env`; resolves with the two URLs of its banner. */
-async function spawnStart(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; collectorUrl: string; exportUrl: string }> {
-  const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolveStart, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 20 s:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const c = /collector \(OTLP\/HTTP\)\s+(http:\/\/\S+)\/v1\/logs/.exec(output);
-      const e = /export service\s+(http:\/\/\S+)/.exec(output);
-      if (c && e) {
-        clearTimeout(timer);
-        resolveStart({ child, collectorUrl: c[1]!, exportUrl: e[1]! });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
-}
-
 describe('otel-audit start with sender tokens on (built CLI, embedded SQLite)', () => {
   let dataDir: string;
-  let started: Awaited<ReturnType<typeof spawnStart>>;
+  let started: StartedOtelAudit;
   const env = () => ({
     ...process.env,
     ELASTICSEARCH_URL: '',
@@ -193,7 +155,7 @@ describe('otel-audit start with sender tokens on (built CLI, embedded SQLite)', 
   });
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'otel-audit-cli-tokens-'));
-    started = await spawnStart(env());
+    started = await startOtelAudit(env());
   });
   afterAll(() => {
     if (started?.child.exitCode === null) started.child.kill('SIGKILL');

@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteExportJobStore, SqliteStore } from '@otel-audit/store';
+import { startOtelAudit } from './support/otel-audit-start.js';
 import { eventually } from './support/services.js';
 import { validEvent } from './support/otlp-json.js';
 
@@ -32,24 +33,7 @@ describe('the data directory of otel-audit start is private (built CLI, embedded
     base = mkdtempSync(join(tmpdir(), 'otel-audit-modes-'));
     // A folder the process has to create, with the usual umask that leaves new files world-readable.
     dataDir = join(base, 'nested', 'data');
-    child = spawn('/bin/sh', ['-c', `umask 022 && exec "${process.execPath}" "${cli}" start`], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    await new Promise<void>((resolveStart, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner within 20 s:\n${output}`)), 20_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const c = /collector \(OTLP\/HTTP\)\s+(http:\/\/\S+)\/v1\/logs/.exec(output);
-        const e = /export service\s+(http:\/\/\S+)/.exec(output);
-        if (c && e) {
-          [collectorUrl, exportUrl] = [c[1]!, e[1]!];
-          clearTimeout(timer);
-          resolveStart();
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-    });
+    ({ child, collectorUrl, exportUrl } = await startOtelAudit(env(), { umask: '022' }));
   });
   afterAll(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
