@@ -6,13 +6,13 @@ import { buildCollector } from '@otel-audit/collector';
 import { actionDefinition, REDACTED, type AuditEvent } from '@otel-audit/contract';
 import { buildExportService, signToken } from '@otel-audit/exporter-service';
 import type { DeadLetterReader } from '@otel-audit/store';
-import { goUnavailableReason, prepareForeignSdks, pythonUnavailableReason, type ForeignSdks } from '../scripts/foreign-sdks.js';
+import { goUnavailableReason, javaUnavailableReason, prepareForeignSdks, pythonUnavailableReason, type ForeignSdks } from '../scripts/foreign-sdks.js';
 import { eventually, listen, sqliteStores, type StorePair } from './support/services.js';
 
 /**
  * Real senders in other languages: the examples of docs/wire-contract.md, run with the
- * OpenTelemetry Python SDK (a venv under .cache/) and the Go SDK (built into .cache/),
- * against a real collector on a real store; what they sent is read back through the export
+ * OpenTelemetry Python SDK (a venv under .cache/), the Go SDK and the Java SDK (both built
+ * into .cache/), against a real collector on a real store; what they sent is read back through the export
  * service and compared field by field.
  */
 const run = promisify(execFile);
@@ -30,6 +30,8 @@ interface Sent {
 }
 
 const missing = [pythonUnavailableReason(), goUnavailableReason()].filter((r): r is string => r !== undefined).join('; ');
+/** Java is needed only by its own case: without a JDK and Maven the others still run. */
+const javaMissing = javaUnavailableReason() ?? '';
 const required = process.env.CI === 'true';
 
 if (missing && required) {
@@ -40,8 +42,15 @@ if (missing && required) {
     });
   });
 }
+if (javaMissing && required) {
+  describe('foreign OpenTelemetry senders: Java', () => {
+    it('has a JDK and Maven, as CI=true requires', () => {
+      throw new Error(`the Java sender cannot run: ${javaMissing}`);
+    });
+  });
+}
 
-describe.skipIf(missing !== '')(`foreign OpenTelemetry senders (Python SDK, Go SDK, curl) → collector → SQLite → /v1/events${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(missing !== '')(`foreign OpenTelemetry senders (Python SDK, Go SDK, Java SDK, curl) → collector → SQLite → /v1/events${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let sdks: ForeignSdks;
   let stores: StorePair;
   let collectorUrl: string;
@@ -50,8 +59,8 @@ describe.skipIf(missing !== '')(`foreign OpenTelemetry senders (Python SDK, Go S
   const apps: { close(): Promise<unknown> }[] = [];
 
   beforeAll(async () => {
-    // The first run on a machine installs the venv and fetches Go modules; later runs reuse .cache/.
-    sdks = await prepareForeignSdks();
+    // The first run on a machine installs the venv, fetches Go modules and the Java SDK; later runs reuse .cache/.
+    sdks = await prepareForeignSdks({ java: javaMissing === '' });
     stores = await sqliteStores();
     const collector = buildCollector({ store: stores.writer });
     const exporter = buildExportService({ store: stores.reader, auth: { secret: SECRET } });
@@ -95,7 +104,7 @@ describe.skipIf(missing !== '')(`foreign OpenTelemetry senders (Python SDK, Go S
   const client = { ip: '203.0.113.7', userAgent: 'example-agent/1.0' };
   const workspace = { id: 'acme', name: 'Acme' };
 
-  /** The two log events send_audit_events.py and the Go example both send. */
+  /** The two log events send_audit_events.py and the Go and Java examples all send. */
   function expectedLogEvents(service: string, sent: Sent[]): AuditEvent[] {
     const [login, update] = sent;
     return [
@@ -204,6 +213,14 @@ describe.skipIf(missing !== '')(`foreign OpenTelemetry senders (Python SDK, Go S
   it('Go SDK (otlploghttp + log SDK): the same events, every field as sent', async () => {
     const service = 'go-sdk-app';
     const { stdout } = await run(sdks.goSender, [], { env: env(service) });
+    const sent = lines(stdout);
+    expect(sent.map((s) => s.action)).toEqual(['auth.login', 'user.update']);
+    expect(byId(await readBack(service, 2))).toEqual(byId(expectedLogEvents(service, sent)));
+  });
+
+  it.skipIf(javaMissing !== '')(`Java SDK (OtlpHttpLogRecordExporter + log SDK): the same events, every field as sent${javaMissing ? ` (skipped: ${javaMissing})` : ''}`, async () => {
+    const service = 'java-sdk-app';
+    const { stdout } = await run(sdks.javaSender!.command, sdks.javaSender!.args, { env: env(service) });
     const sent = lines(stdout);
     expect(sent.map((s) => s.action)).toEqual(['auth.login', 'user.update']);
     expect(byId(await readBack(service, 2))).toEqual(byId(expectedLogEvents(service, sent)));
