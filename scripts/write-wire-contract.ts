@@ -56,7 +56,7 @@ The catalogue of actions with their categories and default messages is
 - **Errors** (4xx) are not retried by SDKs: 401/403 mean the sender token or its
   \`service.name\` is wrong, 413 a body over the limit. 429 and 503 are retried with
   \`Retry-After\`.
-- **Flush before exit**: call the provider's \`shutdown()\` (Python, Go); a batch still
+- **Flush before exit**: call the provider's \`shutdown()\` (Python, Go, Java); a batch still
   queued in a process that exits is lost.
 - **Time in nanoseconds**: SDKs do it for you; a hand-written sender (curl) must write
   \`timeUnixNano\` as a decimal string of nanoseconds.
@@ -89,6 +89,23 @@ ${example('python/logging_bridge.py')}
 
 \`\`\`go
 ${example('go/main.go')}
+\`\`\`
+
+## Java
+
+[examples/java](../examples/java): the Java SDK without its autoconfigure module, so the
+program reads \`OTEL_EXPORTER_OTLP_ENDPOINT\`, \`OTEL_EXPORTER_OTLP_HEADERS\` and
+\`OTEL_SERVICE_NAME\` itself. Versions come from the OpenTelemetry BOM in its pom.xml
+(the build commands are in the pom's comment):
+
+\`\`\`xml
+${example('java/pom.xml')}
+\`\`\`
+
+[examples/java/src/main/java/example/SendAuditEvents.java](../examples/java/src/main/java/example/SendAuditEvents.java):
+
+\`\`\`java
+${example('java/src/main/java/example/SendAuditEvents.java')}
 \`\`\`
 
 ## Raw OTLP/JSON with curl
