@@ -9,7 +9,7 @@ import type { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { LoggerProvider, SimpleLogRecordProcessor, BatchLogRecordProcessor, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { LoggerProvider, SimpleLogRecordProcessor, BatchLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import protobuf from 'protobufjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { ElasticsearchStore, SqliteStore } from '@otel-audit/store';
 import { otlpJsonBody, validEvent } from '../../test/support/otlp-json.js';
 import { decodeProto, RpcStatus } from '../../test/support/otlp-proto.js';
 import { auditSpanEvent, ExportTraceServiceResponse, otlpTracesJson, otlpTracesProtobuf } from '../../test/support/otlp-traces.js';
+import { ResultKeepingExporter } from '../../test/support/result-keeping-exporter.js';
 
 const TOKEN = 'grpc-test-token-of-test-app';
 const OTHER_TOKEN = 'grpc-test-token-of-billing';
@@ -44,23 +45,6 @@ const TRACES_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService
 type ExportCallback = Parameters<LogRecordExporter['export']>[1];
 type ExportResult = Parameters<ExportCallback>[0];
 
-/** The SDK processors swallow export results; this keeps them so a test can tell what the exporter concluded. */
-class ResultKeepingExporter implements LogRecordExporter {
-  readonly results: ExportResult[] = [];
-  constructor(private readonly inner: LogRecordExporter) {}
-  export(logs: ReadableLogRecord[], done: ExportCallback): void {
-    this.inner.export(logs, (result) => {
-      this.results.push(result);
-      done(result);
-    });
-  }
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
-}
 
 /** Sends the events as an application would: the OpenTelemetry Logs SDK and its real OTLP/gRPC exporter. */
 async function sendWithSdk(

@@ -9,7 +9,6 @@ import {
   LoggerProvider,
   SimpleLogRecordProcessor,
   type LogRecordExporter,
-  type ReadableLogRecord,
 } from '@opentelemetry/sdk-logs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCollector } from '@otel-audit/collector';
@@ -20,6 +19,7 @@ import { decodeProto, ExportLogsServiceResponse, protobufBody, RpcStatus } from 
 import { listen } from '../../test/support/services.js';
 import { decodeOtlpJson } from '../src/internal/otlp-json.js';
 import { decodeOtlpProtobuf } from '../src/internal/otlp-proto.js';
+import { ResultKeepingExporter } from '../../test/support/result-keeping-exporter.js';
 
 const PROTOBUF = { 'content-type': 'application/x-protobuf' };
 async function all(store: SqliteStore): Promise<AuditEvent[]> {
@@ -63,23 +63,6 @@ function richEvents(): AuditEvent[] {
 type ExportCallback = Parameters<LogRecordExporter['export']>[1];
 type ExportResult = Parameters<ExportCallback>[0];
 
-/** The SDK processors swallow export results; this keeps them so a test can tell the exporter succeeded. */
-class ResultKeepingExporter implements LogRecordExporter {
-  readonly results: ExportResult[] = [];
-  constructor(private readonly inner: LogRecordExporter) {}
-  export(logs: ReadableLogRecord[], done: ExportCallback): void {
-    this.inner.export(logs, (result) => {
-      this.results.push(result);
-      done(result);
-    });
-  }
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
-}
 
 /** Sends the events as the instrumentation does: through the real OpenTelemetry Logs SDK and OTLP/protobuf exporter. */
 async function sendWithSdk(events: AuditEvent[], exporterConfig: ConstructorParameters<typeof OTLPLogExporter>[0], batch = false): Promise<ExportResult[]> {

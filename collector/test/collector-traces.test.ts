@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCollector } from '@otel-audit/collector';
 import { toLogRecord, type AuditEvent } from '@otel-audit/contract';
@@ -15,6 +15,7 @@ import { validEvent } from '../../test/support/otlp-json.js';
 import { decodeProto, RpcStatus } from '../../test/support/otlp-proto.js';
 import { auditSpanEvent, ExportTraceServiceResponse, otlpTracesJson, otlpTracesProtobuf } from '../../test/support/otlp-traces.js';
 import { elasticsearchStores, eventually, isolatedDay, listen, type StorePair } from '../../test/support/services.js';
+import { ResultKeepingExporter } from '../../test/support/result-keeping-exporter.js';
 
 const es = elasticsearch();
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -24,23 +25,6 @@ type ExportCallback = Parameters<SpanExporter['export']>[1];
 type ExportResult = Parameters<ExportCallback>[0];
 type Tracer = ReturnType<BasicTracerProvider['getTracer']>;
 
-/** The SDK's processors swallow export results; this keeps them so a test can tell the exporter succeeded. */
-class ResultKeepingExporter implements SpanExporter {
-  readonly results: ExportResult[] = [];
-  constructor(private readonly inner: SpanExporter) {}
-  export(spans: ReadableSpan[], done: ExportCallback): void {
-    this.inner.export(spans, (result) => {
-      this.results.push(result);
-      done(result);
-    });
-  }
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
-}
 
 /** Records spans with the real trace SDK (BasicTracerProvider, SimpleSpanProcessor) and exports them with `exporter`. */
 async function traceWithSdk(exporter: SpanExporter, serviceName: string, record: (tracer: Tracer) => void): Promise<ExportResult[]> {
