@@ -416,8 +416,11 @@ describe('XLSX', () => {
     }
     expect(stalled).toBeGreaterThan(0);
     expect(stalled).toBeLessThan(total / 4);
-    await nextTurn(300);
-    expect(state.pulled).toBe(stalled);
+    // Still held back a while later. Not "not one more event": on a loaded machine the pipeline
+    // can pause longer than a turn and then take the last buffered row or two. Without
+    // back-pressure the writer would have pulled all 200,000 by now.
+    await nextTurn(1000);
+    expect(state.pulled).toBeLessThan(total / 4);
     const release = held;
     held = undefined;
     release.forEach((callback) => callback());
