@@ -221,8 +221,10 @@ describe('CSV', () => {
     const early = state.pulled;
     expect(early).toBeGreaterThan(0);
     expect(early).toBeLessThan(500);
-    await nextTurn();
-    expect(state.pulled).toBe(early);
+    // Still bounded a while later (not "exactly as many": a loaded machine may still be filling
+    // the stream's buffer after one turn); without back-pressure all 50,000 would be pulled.
+    await nextTurn(1000);
+    expect(state.pulled).toBeLessThan(500);
     const lines = (await text(stream)).trimEnd().split('\n');
     expect(lines).toHaveLength(total + 1);
     expect(state.pulled).toBe(total);
