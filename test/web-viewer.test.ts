@@ -210,8 +210,15 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowserReason
 
         const status = page.locator('#export-status');
         expect(await status.getAttribute('aria-live')).toBe('polite');
+        // Every text the live region shows, recorded in the page: a 60-row export can finish
+        // between two polls, and the test is about what the user was shown, not when it was read.
+        await page.evaluate(`(() => {
+          const region = document.querySelector('#export-status');
+          window.__statusTexts = [];
+          new MutationObserver(() => window.__statusTexts.push(region.textContent)).observe(region, { childList: true, subtree: true, characterData: true });
+        })()`);
         await page.getByRole('button', { name: 'Export CSV' }).click();
-        await poll(() => status.textContent()).toMatch(/compiling in the background/);
+        await poll(async () => ((await page.evaluate('window.__statusTexts')) as string[]).join('\n')).toMatch(/compiling in the background/);
         // The page keeps working while the export runs.
         await page.getByLabel('Outcome').selectOption('failure');
         await page.getByRole('button', { name: 'Apply filters' }).click();
