@@ -2,7 +2,7 @@ import Type, { type Static } from 'typebox';
 import type { KnownAuditAction } from './action-catalogue.js';
 
 /**
- * The audit event contract, defined once (DESIGN.md decision 1). The TypeScript types,
+ * The audit event contract, defined once. The TypeScript types,
  * the runtime validation in the instrumentation and the collector, the store layouts
  * and the export columns all derive from the schemas in this file.
  */

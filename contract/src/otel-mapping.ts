@@ -4,7 +4,7 @@ import { eventIdOf } from './event-id.js';
 import { xmlSafeDeep } from './xml-safe-text.js';
 
 /**
- * How an audit event travels as an OpenTelemetry LogRecord (DESIGN.md decision 2).
+ * How an audit event travels as an OpenTelemetry LogRecord (docs/wire-contract.md lists it for senders).
  * Semantic-convention names where they exist, `audit.*` for the rest. The
  * instrumentation encodes with `toLogRecord`, the collector decodes with
  * `fromLogRecord`; both sides read this one table.

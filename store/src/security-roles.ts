@@ -1,5 +1,5 @@
 /**
- * Least privilege (DESIGN.md decision 6), one definition for every place that creates
+ * Least privilege (docs/security-model.md), one definition for every place that creates
  * the roles: the test node's file realm (scripts/elasticsearch.ts) and `otel-audit
  * setup --security` on a real cluster.
  */

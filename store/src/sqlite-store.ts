@@ -74,7 +74,7 @@ const MIGRATIONS = [
    CREATE INDEX audit_events_trace ON audit_events (trace_id, time_ms, id) WHERE trace_id IS NOT NULL;`,
 ];
 
-/** The embedded default (DESIGN.md decision 9): one file, WAL, create-only rows. */
+/** The embedded default: one file, WAL, create-only rows. */
 export class SqliteStore implements AuditStore, DeadLetterReader {
   readonly kind = 'sqlite' as const;
   readonly description: string;

@@ -117,8 +117,8 @@ export function requestedScope(p: EventQueryParams): Scope {
 }
 
 /**
- * The scope as store conditions, decided from the verified token alone (DESIGN.md
- * decision 7). Refusals say nothing about whether the data exists.
+ * The scope as store conditions, decided from the verified token alone, never from a
+ * client's parameters (docs/security-model.md). Refusals say nothing about whether the data exists.
  */
 export function authorizeScope(caller: Caller, scope: Scope): EventFilter {
   const forbidden = () => new ExportError('AUDIT_ERR_SCOPE_FORBIDDEN');

@@ -1,8 +1,8 @@
 import { ecsCategorization, type AuditEvent } from '@otel-audit/contract';
 
 /**
- * The Elasticsearch document for an event, in Elastic Common Schema names (DESIGN.md
- * decision 5), and the index template mapping that goes with it. Both live in this file
+ * The Elasticsearch document for an event, in Elastic Common Schema names (so Kibana and
+ * the security tools that read ECS understand it), and the index template mapping that goes with it. Both live in this file
  * so they cannot drift apart; `fromDocument` is the exact inverse of `toDocument`.
  */
 export const INDEX_PREFIX = 'audit-events-';
