@@ -146,9 +146,13 @@ async function soak(open: () => Promise<StorePair>, seconds: number) {
       // As an OTLP client does: a refusal with Retry-After is waited out and the batch sent again.
       for (let attempt = 0; attempt < 30; attempt++) {
         const res = await fetch(`${collectorUrl}/v1/logs`, { method: 'POST', headers, body });
-        await res.arrayBuffer();
+        const answer = Buffer.from(await res.arrayBuffer());
         if (res.status === 200) {
-          acked[k] = 1;
+          // A 200 with a partial success refused records: every generated event is valid, so
+          // that is a failure here, not an acknowledgement (an empty protobuf answer and `{}`
+          // are full success).
+          if (protobuf ? answer.length > 0 : answer.toString('utf8').includes('partialSuccess')) fail(`collector refused records of batch ${k}: ${answer.toString('utf8').slice(0, 300)}`);
+          else acked[k] = 1;
           break;
         }
         if (!isBackPressure(res)) {
