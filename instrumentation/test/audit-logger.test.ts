@@ -29,7 +29,7 @@ describe('record()', () => {
   beforeAll(() => {
     audit = createAuditLogger({ serviceName: 'unit', endpoint: refusingUrl });
   });
-  afterAll(() => audit.shutdown().catch(() => undefined));
+  afterAll(() => audit.shutdown({ timeoutMillis: 100 }).catch(() => undefined));
 
   it('returns a fresh UUIDv7 for each event, in time order', () => {
     const a = audit.record({ action: 'auth.login', category: 'authentication', actor });
@@ -64,16 +64,17 @@ describe('record()', () => {
 
 describe('delivery', () => {
 
-  it('never throws from record() on delivery problems; flush() rejects with AUDIT_ERR_DELIVERY_FAILED', async () => {
-    const audit = createAuditLogger({ serviceName: 'unit', endpoint: refusingUrl });
+  it('never throws from record() on delivery problems; flush() rejects at its deadline with AUDIT_ERR_DELIVERY_FAILED', async () => {
+    const audit = createAuditLogger({ serviceName: 'unit', endpoint: refusingUrl, initialBackoffMillis: 20, maxBackoffMillis: 50 });
     expect(() => audit.record({ action: 'auth.login', category: 'authentication', actor })).not.toThrow();
-    const err = await audit.flush().then(
+    const err = await audit.flush({ timeoutMillis: 300 }).then(
       () => undefined,
       (e: unknown) => e as AuditError,
     );
     expect(err?.code).toBe('AUDIT_ERR_DELIVERY_FAILED');
-    expect(err?.details.pending).toBe(1);
-    await audit.shutdown().catch(() => undefined);
+    expect(err?.details).toMatchObject({ undelivered: 1, kept: 'memory' });
+    expect(err?.details.lastError).toBeTypeOf('string');
+    await expect(audit.shutdown({ timeoutMillis: 100 })).rejects.toMatchObject({ details: { undelivered: 1, kept: 'dropped' } });
   });
 
   it('honours OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME when no options are given', async () => {

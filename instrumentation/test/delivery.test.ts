@@ -45,7 +45,10 @@ describe('delivery to a real collector (SQLite file, loopback ports)', () => {
     const port = await freePort();
     const audit = createAuditLogger({ serviceName: 'outage', endpoint: `http://127.0.0.1:${port}`, initialBackoffMillis: 50, maxBackoffMillis: 200, exportTimeoutMillis: 1000, scheduledDelayMillis: 10 });
     const ids = Array.from({ length: 30 }, (_, i) => audit.record({ action: 'record.update', category: 'data', actor, metadata: { i } }));
-    await expect(audit.flush()).rejects.toMatchObject({ code: 'AUDIT_ERR_DELIVERY_FAILED' });
+    await expect(audit.flush({ timeoutMillis: 500 })).rejects.toMatchObject({
+      code: 'AUDIT_ERR_DELIVERY_FAILED',
+      details: { undelivered: 30, kept: 'memory', timeoutMillis: 500 },
+    });
     expect(audit.stats()).toMatchObject({ recorded: 30, acknowledged: 0, pending: 30 });
     expect(audit.stats().retried).toBeGreaterThanOrEqual(30);
 
@@ -77,7 +80,7 @@ describe('delivery to a real collector (SQLite file, loopback ports)', () => {
     await expect(audit.recordAsync({ action: 'auth.login', actor })).rejects.toMatchObject({ code: 'AUDIT_ERR_QUEUE_FULL' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(audit.stats()).toMatchObject({ recorded: 3, refused: 2, pending: 3 });
-    await audit.shutdown({ timeoutMillis: 100 }).catch(() => undefined);
+    await expect(audit.shutdown({ timeoutMillis: 100 })).rejects.toMatchObject({ details: { undelivered: 3, kept: 'dropped' } });
   });
 
   it('tells onDeliveryError of each refused export (wrong sender token), keeps the record, and delivers it once the collector accepts the token', async () => {
@@ -100,7 +103,7 @@ describe('delivery to a real collector (SQLite file, loopback ports)', () => {
       },
     });
     const id = audit.record({ action: 'auth.login', actor });
-    await expect(audit.flush()).rejects.toMatchObject({ code: 'AUDIT_ERR_DELIVERY_FAILED' });
+    await expect(audit.flush({ timeoutMillis: 300 })).rejects.toMatchObject({ code: 'AUDIT_ERR_DELIVERY_FAILED', details: { undelivered: 1 } });
     expect(told[0]).toEqual({ code: 'AUDIT_ERR_DELIVERY_FAILED', pending: 1, consecutiveFailures: 1 });
     expect(audit.stats()).toMatchObject({ recorded: 1, acknowledged: 0, pending: 1 });
     await refusing.close();

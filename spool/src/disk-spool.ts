@@ -16,7 +16,7 @@ import { SpoolLockedError, SpoolWriteError } from './errors.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
-export interface DiskSpoolOptions {
+export interface DiskSpoolOptions<T = unknown> {
   dir: string;
   /** Bounds on what is pending: `hasRoom` answers false past them. */
   maxRecords: number;
@@ -25,6 +25,11 @@ export interface DiskSpoolOptions {
   fsyncIntervalMillis: number;
   /** A segment file is closed and a new one begun past this size. */
   segmentBytes: number;
+  /**
+   * Turns a line parsed at start-up into a record: how a caller reads the lines an older
+   * version of itself wrote in another shape. Default: the parsed value as it is.
+   */
+  revive?: (parsed: unknown) => T;
 }
 
 export interface AppendOptions {
@@ -58,7 +63,7 @@ const segmentName = (seq: number) => `segment-${String(seq).padStart(12, '0')}.n
  * instrumentation (before export) and the collector (while the store is unreachable).
  */
 export class DiskSpool<T = unknown> {
-  readonly #opts: DiskSpoolOptions;
+  readonly #opts: DiskSpoolOptions<T>;
   #pending: Entry<T>[] = [];
   #head = 0;
   #segments = new Map<number, Segment>();
@@ -71,7 +76,7 @@ export class DiskSpool<T = unknown> {
   #timer: NodeJS.Timeout | undefined;
   bytes = 0;
 
-  constructor(opts: DiskSpoolOptions) {
+  constructor(opts: DiskSpoolOptions<T>) {
     this.#opts = opts;
     // Owner-only where we make it: the segments are audit events in clear.
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
@@ -265,6 +270,7 @@ export class DiskSpool<T = unknown> {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
+    const revive = this.#opts.revive ?? ((parsed: unknown) => parsed as T);
     for (const seq of seqs) {
       const path = join(this.#opts.dir, segmentName(seq));
       if (seq < ack.segment) {
@@ -278,12 +284,13 @@ export class DiskSpool<T = unknown> {
         const end = text.indexOf('\n', offset);
         if (end < 0) break;
         const line = text.slice(offset, end);
-        let record: T;
+        let parsed: unknown;
         try {
-          record = JSON.parse(line) as T;
+          parsed = JSON.parse(line);
         } catch {
           break;
         }
+        const record = revive(parsed);
         if (seg.lines >= seg.acked) {
           const bytes = Buffer.byteLength(line);
           this.#pending.push({ record, bytes, segment: seq });

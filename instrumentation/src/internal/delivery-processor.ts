@@ -1,9 +1,9 @@
-import type { Context } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, hrTime, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { LogRecordExporter, LogRecordProcessor, ReadWriteLogRecord, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { AuditError } from '../errors.js';
-import type { DeliveryQueue, QueuedRecord } from './delivery-queue.js';
+import type { DeliveryQueue } from './delivery-queue.js';
+import { toReadableLogRecord, type QueuedEvent } from './queued-event.js';
 
 export interface DeliveryStats {
   /** Records accepted by `record()` in this process (replayed ones not included). */
@@ -30,6 +30,8 @@ export interface DeliveryProcessorOptions {
   scheduledDelayMillis: number;
   initialBackoffMillis: number;
   maxBackoffMillis: number;
+  /** The spool's folder, named in what flush() and shutdown() report; none for a memory queue. */
+  spoolDir?: string | undefined;
   /** Told of every failed export; whatever it throws is ignored. */
   onDeliveryError?: ((error: AuditError, state: DeliveryFailureState) => void) | undefined;
 }
@@ -42,19 +44,41 @@ export interface DeliveryFailureState {
   consecutiveFailures: number;
 }
 
+/**
+ * What `flush()` and `shutdown()` reject with (as the AUDIT_ERR_DELIVERY_FAILED error's
+ * `details`) when their deadline passed before the collector acknowledged everything.
+ */
+export interface UndeliveredReport {
+  /** Records not acknowledged by the collector: exactly the ones it may not have. */
+  undelivered: number;
+  /**
+   * Where they are now. `spool`: in `spoolDir`, sent by the next logger that opens it.
+   * `memory`: still queued (after flush()), retried with backoff. `dropped`: held in
+   * memory only, gone with shutdown().
+   */
+  kept: 'spool' | 'memory' | 'dropped';
+  spoolDir?: string;
+  /** The deadline that passed. */
+  timeoutMillis: number;
+  /** The last failed export's reason, when one failed. */
+  lastError?: string;
+}
+
 interface Waiter {
   target: number;
   resolve: () => void;
-  reject: (err: Error) => void;
+  deadline?: NodeJS.Timeout;
 }
 
 /**
- * Replaces the SDK's BatchLogRecordProcessor, which drops records when its queue is full
- * and forgets them on a failed export (opentelemetry-js #2833). Here a record leaves the
- * queue only when the collector acknowledged it; a failed export is retried with
- * exponential backoff, forever, while the record stays at the head of the queue.
+ * Takes the place of the SDK's BatchLogRecordProcessor, which drops records when its
+ * queue is full and forgets them on a failed export (opentelemetry-js #2833), and feeds
+ * the SDK's exporter directly. A record leaves the queue only when the collector
+ * acknowledged it; a failed export is retried with exponential backoff, forever, while
+ * the record stays at the head of the queue. flush() and shutdown() wait for that up to
+ * a deadline and then report exactly what is still unacknowledged.
  */
-export class DeliveryProcessor implements LogRecordProcessor {
+export class DeliveryProcessor {
   readonly #o: DeliveryProcessorOptions;
   readonly #stats: Omit<DeliveryStats, 'pending' | 'pendingBytes'>;
   /** Sequence numbers: how many records were ever queued / acknowledged. */
@@ -66,6 +90,9 @@ export class DeliveryProcessor implements LogRecordProcessor {
   #failures = 0;
   #stopped = false;
   #wakeBackoff: (() => void) | undefined;
+  /** The export attempt under way, if any. */
+  #attempt: Promise<unknown> | undefined;
+  #lastError: Error | undefined;
 
   constructor(opts: DeliveryProcessorOptions) {
     this.#o = opts;
@@ -87,25 +114,7 @@ export class DeliveryProcessor implements LogRecordProcessor {
     this.#stats.refused += 1;
   }
 
-  onEmit(logRecord: ReadWriteLogRecord, _context?: Context): void {
-    const record: QueuedRecord = {
-      hrTime: logRecord.hrTime,
-      hrTimeObserved: logRecord.hrTimeObserved,
-      eventName: logRecord.eventName,
-      severityNumber: logRecord.severityNumber,
-      severityText: logRecord.severityText,
-      body: logRecord.body,
-      attributes: logRecord.attributes,
-      ...(logRecord.spanContext
-        ? {
-            spanContext: {
-              traceId: logRecord.spanContext.traceId,
-              spanId: logRecord.spanContext.spanId,
-              traceFlags: logRecord.spanContext.traceFlags,
-            },
-          }
-        : {}),
-    };
+  enqueue(record: QueuedEvent): void {
     this.#o.queue.append(record, JSON.stringify(record));
     this.#queued += 1;
     this.#stats.recorded += 1;
@@ -116,37 +125,56 @@ export class DeliveryProcessor implements LogRecordProcessor {
     }
   }
 
-  /** Resolves once everything queued so far is acknowledged; rejects on the first failed export meanwhile. */
-  flush(timeoutMillis?: number): Promise<void> {
+  /**
+   * Resolves once everything queued so far is acknowledged. Failed exports meanwhile are
+   * retried (with the backoff policy) until `timeoutMillis`; then it rejects with
+   * AUDIT_ERR_DELIVERY_FAILED whose details are an UndeliveredReport. An export attempt
+   * under way at the deadline is let finish (it is bounded by the exporter's own timeout)
+   * so that the count is exact, not a guess about a request in flight.
+   */
+  flush(timeoutMillis: number): Promise<void> {
     const target = this.#queued;
     if (this.#acked >= target) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { target, resolve, reject };
+      const waiter: Waiter = { target, resolve };
       this.#waiters.push(waiter);
-      if (timeoutMillis !== undefined) {
-        setTimeout(() => {
-          this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          reject(this.#deliveryError(new Error(`not acknowledged within ${timeoutMillis} ms`)));
-        }, timeoutMillis).unref();
-      }
+      // Not unref'd: an app awaiting shutdown() in its last turn must not exit while the
+      // queue waits out a backoff (whose timer is unref'd), losing what it held.
+      waiter.deadline = setTimeout(() => {
+        if (!this.#waiters.includes(waiter)) return;
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        void Promise.resolve(this.#attempt).then(() => {
+          const undelivered = Math.max(0, target - this.#acked);
+          if (undelivered === 0) resolve();
+          else reject(this.#undelivered(undelivered, timeoutMillis, this.#o.spoolDir ? 'spool' : 'memory'));
+        });
+      }, timeoutMillis);
       // A flush does not wait out a backoff: it asks for an attempt now.
       this.#wakeBackoff?.();
       this.#kick();
     });
   }
 
-  forceFlush(): Promise<void> {
-    return this.flush();
-  }
-
-  async shutdown(): Promise<void> {
+  /**
+   * Flushes up to `timeoutMillis`, stops delivery, and releases the queue and exporter.
+   * Rejects, as flush() does, when records are left: they stay in the spool, or, in
+   * memory, are dropped, and the report says which and how many.
+   */
+  async shutdown(timeoutMillis: number): Promise<void> {
     if (this.#stopped) return;
+    try {
+      await this.flush(timeoutMillis);
+    } catch {
+      // Counted again below, once nothing more can be acknowledged.
+    }
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#wakeBackoff?.();
     await this.#sending;
+    const undelivered = this.#o.queue.length;
     this.#o.queue.close();
     await this.#o.exporter.shutdown();
+    if (undelivered > 0) throw this.#undelivered(undelivered, timeoutMillis, this.#o.spoolDir ? 'spool' : 'dropped');
   }
 
   #kick(): void {
@@ -180,29 +208,28 @@ export class DeliveryProcessor implements LogRecordProcessor {
       } else {
         this.#failures += 1;
         this.#stats.retried += batch.length;
-        const err = this.#deliveryError(result.error ?? new Error('export failed'));
-        for (const w of this.#waiters.splice(0)) w.reject(err);
-        this.#tell(err);
+        this.#lastError = result.error ?? new Error('export failed');
+        this.#tell(this.#deliveryError(this.#lastError));
         await this.#backoff();
       }
     }
   }
 
-  #export(batch: QueuedRecord[]): Promise<ExportResult> {
+  #export(batch: QueuedEvent[]): Promise<ExportResult> {
     const { resource, scope } = this.#o;
-    const logs: ReadableLogRecord[] = batch.map((r) => ({
-      ...r,
-      resource,
-      instrumentationScope: scope,
-      droppedAttributesCount: 0,
-    }));
-    return new Promise((resolve) => {
+    const attempt = new Promise<ExportResult>((resolve) => {
       try {
-        this.#o.exporter.export(logs, resolve);
+        const observed = hrTime();
+        this.#o.exporter.export(
+          batch.map((r) => toReadableLogRecord(r, resource, scope, observed)),
+          resolve,
+        );
       } catch (error) {
         resolve({ code: ExportResultCode.FAILED, error: error as Error });
       }
     });
+    this.#attempt = attempt;
+    return attempt;
   }
 
   #tell(err: AuditError): void {
@@ -216,7 +243,10 @@ export class DeliveryProcessor implements LogRecordProcessor {
   #settle(): void {
     const done = this.#waiters.filter((w) => w.target <= this.#acked);
     this.#waiters = this.#waiters.filter((w) => w.target > this.#acked);
-    for (const w of done) w.resolve();
+    for (const w of done) {
+      clearTimeout(w.deadline);
+      w.resolve();
+    }
   }
 
   #backoff(): Promise<void> {
@@ -235,6 +265,28 @@ export class DeliveryProcessor implements LogRecordProcessor {
         done();
       };
     });
+  }
+
+  #undelivered(undelivered: number, timeoutMillis: number, kept: UndeliveredReport['kept']): AuditError {
+    const report: UndeliveredReport = {
+      undelivered,
+      kept,
+      ...(this.#o.spoolDir ? { spoolDir: this.#o.spoolDir } : {}),
+      timeoutMillis,
+      ...(this.#lastError ? { lastError: this.#lastError.message } : {}),
+    };
+    const where = {
+      spool: `they stay in the spool ${this.#o.spoolDir} and are sent by the next logger that opens it`,
+      memory: 'they stay queued in memory and are retried',
+      dropped: 'they were held in memory only and are dropped (a spool keeps them for the next start)',
+    }[kept];
+    const last = this.#lastError ? ` (last error: ${this.#lastError.message})` : '';
+    return new AuditError(
+      'AUDIT_ERR_DELIVERY_FAILED',
+      `${undelivered} audit record(s) not acknowledged by the collector within ${timeoutMillis} ms${last}; ${where}`,
+      { ...report },
+      this.#lastError,
+    );
   }
 
   #deliveryError(cause: Error): AuditError {

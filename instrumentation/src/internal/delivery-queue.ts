@@ -1,22 +1,4 @@
-import type { HrTime, SpanContext } from '@opentelemetry/api';
-import type { LogAttributes, LogBody } from '@opentelemetry/api-logs';
-
-/** What the delivery queue keeps of a LogRecord: enough to export it again after a restart. */
-export interface QueuedRecord {
-  hrTime: HrTime;
-  hrTimeObserved: HrTime;
-  eventName?: string | undefined;
-  severityNumber?: number | undefined;
-  severityText?: string | undefined;
-  body?: LogBody | undefined;
-  attributes: LogAttributes;
-  /**
-   * The span active when `record()` ran (the SDK takes it from the active context), so
-   * the collector stores the event's trace and span id. Only the plain ids and flags: a
-   * trace state is a class instance that would not survive the spool's JSON.
-   */
-  spanContext?: Pick<SpanContext, 'traceId' | 'spanId' | 'traceFlags'> | undefined;
-}
+import type { QueuedEvent } from './queued-event.js';
 
 /**
  * Records waiting for the collector's acknowledgement, oldest first. Delivery peeks a
@@ -29,8 +11,8 @@ export interface DeliveryQueue {
   /** False when appending a record of this size would pass the bounds. */
   hasRoom(bytes: number): boolean;
   /** `serialized` is the record as one JSON line (no newline); its length is its size. */
-  append(record: QueuedRecord, serialized: string): void;
-  peek(max: number): QueuedRecord[];
+  append(record: QueuedEvent, serialized: string): void;
+  peek(max: number): QueuedEvent[];
   /** Removes the `count` oldest records: the collector has them. */
   ack(count: number): void;
   close(): void;
@@ -42,7 +24,7 @@ export interface QueueBounds {
 }
 
 export class MemoryQueue implements DeliveryQueue {
-  #records: { record: QueuedRecord; bytes: number }[] = [];
+  #records: { record: QueuedEvent; bytes: number }[] = [];
   #head = 0;
   bytes = 0;
 
@@ -56,13 +38,13 @@ export class MemoryQueue implements DeliveryQueue {
     return this.length < this.bounds.maxRecords && this.bytes + bytes <= this.bounds.maxBytes;
   }
 
-  append(record: QueuedRecord, serialized: string): void {
+  append(record: QueuedEvent, serialized: string): void {
     const bytes = serialized.length;
     this.#records.push({ record, bytes });
     this.bytes += bytes;
   }
 
-  peek(max: number): QueuedRecord[] {
+  peek(max: number): QueuedEvent[] {
     return this.#records.slice(this.#head, this.#head + max).map((r) => r.record);
   }
 
