@@ -16,10 +16,13 @@ import {
   RETENTION_POLICY_NAME,
   createExportJobStore,
   createStore,
+  ConfigError,
   retentionDaysFromEnv,
+  settingsReader,
   storeConfigFromEnv,
   type AuditStore,
 } from '@otel-audit/store';
+import { CLI_SETTINGS } from './cli-settings.js';
 import { importDashboards, type KibanaAuth } from './dashboards-import.js';
 import { keygenCommand, verifyCommand, verifyExportCommand } from './integrity-commands.js';
 import { deadLettersCommand } from './dead-letters.js';
@@ -49,9 +52,9 @@ commands:
                      show <id> [--json]
                      replay [--since <time|24h>] [--service <name>] | --id <id>... [--json]
 
-Configuration comes from the environment; see the README.`;
+Configuration comes from the environment; see docs/configuration.md.`;
 
-const logger = () => ({ level: process.env.AUDIT_LOG_LEVEL?.trim() || 'info' });
+const logger = () => ({ level: settingsReader(CLI_SETTINGS, process.env).choice('AUDIT_LOG_LEVEL') });
 
 async function openStore(config = storeConfigFromEnv()): Promise<AuditStore> {
   const store = createStore(config);
@@ -177,7 +180,9 @@ async function securitySetup(): Promise<void> {
     'audit-admin': process.env.AUDIT_ADMIN_PASSWORD,
   };
   for (const [user, password] of Object.entries(passwords)) {
-    if (password !== undefined && password.length < 12) throw new Error(`the password for ${user} must be at least 12 characters`);
+    if (password !== undefined && password.length < 12) {
+      throw new ConfigError(`AUDIT_${user.slice('audit-'.length).toUpperCase()}_PASSWORD`, `the password for ${user} must be at least 12 characters`);
+    }
   }
   const done = await setupSecurity({
     url: config.elasticsearch.url,

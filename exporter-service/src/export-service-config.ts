@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { intFromEnv, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
-import { AUTH_DEFAULTS, DEFAULT_CLAIMS, loadOrCreateDevSecret, type AuthOptions, type ClaimNames } from './auth.js';
-import { EXPORT_SERVICE_DEFAULTS } from './build-export-service.js';
-import { WEB_VIEWER_DEFAULTS, type ViewerSignIn } from './internal/web-viewer.js';
+import { ConfigError } from '@otel-audit/contract';
+import { settingsReader, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
+import { DEFAULT_CLAIMS, loadOrCreateDevSecret, type AuthOptions, type ClaimNames } from './auth.js';
+import { EXPORT_SERVICE_SETTINGS } from './export-service-settings.js';
+import type { ViewerSignIn } from './internal/web-viewer.js';
 
 const DAY = 86_400_000;
 
@@ -29,63 +30,52 @@ export interface ExportServiceConfig {
 }
 
 /**
- * Reads and validates the export service's environment: `AUDIT_EXPORT_HOST` (default
- * 127.0.0.1), `AUDIT_EXPORT_PORT` (8080), `AUDIT_JWT_SECRET` or `AUDIT_JWKS_URL` (neither:
- * the development secret under `AUDIT_DATA_DIR`), `AUDIT_JWT_ISSUER`, `AUDIT_JWT_AUDIENCE` (both
- * required with `AUDIT_JWKS_URL`), `AUDIT_JWT_MAX_TTL_HOURS` (24),
- * `AUDIT_EXPORT_ROW_CAP` (100 000), `AUDIT_EXPORT_DEFAULT_WINDOW_DAYS` (30),
- * `AUDIT_EXPORT_MAX_RANGE_DAYS` (366), `AUDIT_EXPORT_DIR` (`AUDIT_DATA_DIR/exports`),
- * `AUDIT_EXPORT_LINK_SECRET` (else a development secret under the data dir),
- * `AUDIT_EXPORT_LINK_TTL_HOURS` (24), `AUDIT_EXPORT_JOB_CONCURRENCY` (2), `AUDIT_EXPORT_WEBHOOK_URL`,
- * `AUDIT_SIGNING_KEY_FILE` / `AUDIT_SIGNING_KEY` (signs export manifests),
- * `AUDIT_VIEWER` (`on` or `off`; default on), `AUDIT_VIEWER_SIGN_IN` (`token`, or `front-door`
- * behind an authenticating proxy; default token), `AUDIT_EXPORT_SENDER_TOKEN` (the collector's
- * sender token for the service's own audit events; default none), `AUDIT_EXPORT_AUDIT_SPOOL_DIR`
- * (`AUDIT_DATA_DIR/export-audit-spool`).
+ * Reads and validates the export service's environment (EXPORT_SERVICE_SETTINGS, plus the
+ * store's STORE_SETTINGS), failing fast with a ConfigError that names the variable and, unless
+ * it is a secret, its value.
  */
 export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportServiceConfig {
   const store = storeConfigFromEnv(env);
-  const jwksUrl = env.AUDIT_JWKS_URL?.trim() || undefined;
+  const read = settingsReader(EXPORT_SERVICE_SETTINGS, env);
+  const jwksUrl = read.raw('AUDIT_JWKS_URL');
   if (jwksUrl) {
     try {
       new URL(jwksUrl);
-    } catch {
-      throw new Error(`AUDIT_JWKS_URL is not a URL: ${JSON.stringify(jwksUrl)}`);
+    } catch (err) {
+      throw new ConfigError('AUDIT_JWKS_URL', `AUDIT_JWKS_URL is not a URL: ${JSON.stringify(jwksUrl)}`, { value: jwksUrl, cause: err });
     }
-    const missing = ['AUDIT_JWT_ISSUER', 'AUDIT_JWT_AUDIENCE'].filter((name) => !env[name]?.trim());
+    const missing = (['AUDIT_JWT_ISSUER', 'AUDIT_JWT_AUDIENCE'] as const).filter((name) => !read.raw(name));
     if (missing.length > 0) {
       // The provider's keys sign tokens for its other applications too: iss and aud are what keep those out.
-      throw new Error(`AUDIT_JWKS_URL needs ${missing.join(' and ')} (the issuer and the audience tokens for this service carry)`);
+      throw new ConfigError(missing[0]!, `AUDIT_JWKS_URL needs ${missing.join(' and ')} (the issuer and the audience tokens for this service carry)`);
     }
   }
   let secret = env.AUDIT_JWT_SECRET || undefined;
   if (secret !== undefined && secret.length < 32) {
     // HS256 with a short secret can be brute-forced offline from any one token.
-    throw new Error('AUDIT_JWT_SECRET must be at least 32 characters');
+    throw new ConfigError('AUDIT_JWT_SECRET', 'AUDIT_JWT_SECRET must be at least 32 characters');
   }
   const linkSecret = env.AUDIT_EXPORT_LINK_SECRET || loadOrCreateDevSecret(store.dataDir, 'dev-link-secret');
-  if (linkSecret.length < 32) throw new Error('AUDIT_EXPORT_LINK_SECRET must be at least 32 characters');
-  const webhookUrl = env.AUDIT_EXPORT_WEBHOOK_URL?.trim() || undefined;
-  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new Error(`AUDIT_EXPORT_WEBHOOK_URL must be an http(s) URL, got ${JSON.stringify(webhookUrl)}`);
-  const viewer = env.AUDIT_VIEWER?.trim().toLowerCase() || 'on';
-  if (viewer !== 'on' && viewer !== 'off') throw new Error(`AUDIT_VIEWER must be on or off, got ${JSON.stringify(env.AUDIT_VIEWER)}`);
-  const signIn = env.AUDIT_VIEWER_SIGN_IN?.trim().toLowerCase() || WEB_VIEWER_DEFAULTS.signIn;
-  if (signIn !== 'token' && signIn !== 'front-door') {
-    throw new Error(`AUDIT_VIEWER_SIGN_IN must be token or front-door, got ${JSON.stringify(env.AUDIT_VIEWER_SIGN_IN)}`);
+  if (linkSecret.length < 32) throw new ConfigError('AUDIT_EXPORT_LINK_SECRET', 'AUDIT_EXPORT_LINK_SECRET must be at least 32 characters');
+  const webhookUrl = read.raw('AUDIT_EXPORT_WEBHOOK_URL');
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) {
+    throw new ConfigError('AUDIT_EXPORT_WEBHOOK_URL', `AUDIT_EXPORT_WEBHOOK_URL must be an http(s) URL, got ${JSON.stringify(webhookUrl)}`, { value: webhookUrl });
   }
+  const viewer = read.choice('AUDIT_VIEWER');
+  const signIn = read.choice('AUDIT_VIEWER_SIGN_IN') as ViewerSignIn;
   const devSecret = !secret && !jwksUrl;
   if (devSecret) secret = loadOrCreateDevSecret(store.dataDir);
-  const senderToken = env.AUDIT_EXPORT_SENDER_TOKEN?.trim() || undefined;
+  const senderToken = read.raw('AUDIT_EXPORT_SENDER_TOKEN');
   // The collector's own rule for tokens; the value is a secret, so only its length is told.
   if (senderToken !== undefined && (senderToken.length < 16 || /\s/.test(senderToken))) {
-    throw new Error(`AUDIT_EXPORT_SENDER_TOKEN must be at least 16 characters without spaces (got ${senderToken.length} characters)`);
+    throw new ConfigError('AUDIT_EXPORT_SENDER_TOKEN', `AUDIT_EXPORT_SENDER_TOKEN must be at least 16 characters without spaces (got ${senderToken.length} characters)`);
   }
   return {
-    host: env.AUDIT_EXPORT_HOST?.trim() || '127.0.0.1',
-    port: intFromEnv(env, 'AUDIT_EXPORT_PORT', 8080, 0, 65535),
-    rowCap: intFromEnv(env, 'AUDIT_EXPORT_ROW_CAP', EXPORT_SERVICE_DEFAULTS.rowCap, 1, 10_000_000),
-    defaultWindowMs: intFromEnv(env, 'AUDIT_EXPORT_DEFAULT_WINDOW_DAYS', 30, 1, 3660) * DAY,
-    maxRangeMs: intFromEnv(env, 'AUDIT_EXPORT_MAX_RANGE_DAYS', 366, 1, 3660) * DAY,
+    host: read.text('AUDIT_EXPORT_HOST')!,
+    port: read.int('AUDIT_EXPORT_PORT'),
+    rowCap: read.int('AUDIT_EXPORT_ROW_CAP'),
+    defaultWindowMs: read.int('AUDIT_EXPORT_DEFAULT_WINDOW_DAYS') * DAY,
+    maxRangeMs: read.int('AUDIT_EXPORT_MAX_RANGE_DAYS') * DAY,
     auth: {
       secret,
       jwksUrl,
@@ -95,24 +85,24 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
       maxTokenTtlMs: maxTokenTtlMsFromEnv(env),
     },
     jobs: {
-      dir: env.AUDIT_EXPORT_DIR?.trim() || join(store.dataDir, 'exports'),
+      dir: read.raw('AUDIT_EXPORT_DIR') ?? join(store.dataDir, 'exports'),
       linkSecret,
-      linkTtlMs: intFromEnv(env, 'AUDIT_EXPORT_LINK_TTL_HOURS', 24, 1, 24 * 30) * 3_600_000,
-      concurrency: intFromEnv(env, 'AUDIT_EXPORT_JOB_CONCURRENCY', 2, 1, 32),
+      linkTtlMs: read.int('AUDIT_EXPORT_LINK_TTL_HOURS') * 3_600_000,
+      concurrency: read.int('AUDIT_EXPORT_JOB_CONCURRENCY'),
       webhookUrl,
       // The collector's signing key (AUDIT_SIGNING_KEY_FILE / AUDIT_SIGNING_KEY): manifests of finished exports.
       signer: signerFromEnv(env),
     },
     viewer: { enabled: viewer === 'on', signIn },
-    audit: { senderToken, spoolDir: env.AUDIT_EXPORT_AUDIT_SPOOL_DIR?.trim() || join(store.dataDir, 'export-audit-spool') },
+    audit: { senderToken, spoolDir: read.raw('AUDIT_EXPORT_AUDIT_SPOOL_DIR') ?? join(store.dataDir, 'export-audit-spool') },
     devSecret,
     store,
   };
 }
 
-/** `AUDIT_JWT_MAX_TTL_HOURS` (default 24, 1–720): the longest token lifetime accepted, and `otel-audit token --ttl` may ask for. */
+/** `AUDIT_JWT_MAX_TTL_HOURS`: the longest token lifetime accepted, and `otel-audit token --ttl` may ask for. */
 export function maxTokenTtlMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  return intFromEnv(env, 'AUDIT_JWT_MAX_TTL_HOURS', AUTH_DEFAULTS.maxTokenTtlMs / 3_600_000, 1, 720) * 3_600_000;
+  return settingsReader(EXPORT_SERVICE_SETTINGS, env).int('AUDIT_JWT_MAX_TTL_HOURS') * 3_600_000;
 }
 
 /** `AUDIT_JWT_CLAIMS=sub=uid,workspaces=groups`: claim names of an identity provider that uses others. */
@@ -121,7 +111,9 @@ function claimNamesFromEnv(raw: string | undefined): Partial<ClaimNames> {
   for (const pair of (raw ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
     const [key, value] = pair.split('=').map((p) => p.trim());
     if (!key || !value || !(key in DEFAULT_CLAIMS)) {
-      throw new Error(`AUDIT_JWT_CLAIMS: ${JSON.stringify(pair)} must be <${Object.keys(DEFAULT_CLAIMS).join('|')}>=<claim name>`);
+      throw new ConfigError('AUDIT_JWT_CLAIMS', `AUDIT_JWT_CLAIMS: ${JSON.stringify(pair)} must be <${Object.keys(DEFAULT_CLAIMS).join('|')}>=<claim name>`, {
+        value: raw,
+      });
     }
     names[key as keyof ClaimNames] = value;
   }

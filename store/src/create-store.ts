@@ -1,8 +1,11 @@
 import { join } from 'node:path';
+import { ConfigError } from '@otel-audit/contract';
 import type { AuditStore } from './audit-store.js';
 import { ElasticsearchStore, type ElasticsearchStoreOptions } from './elasticsearch-store.js';
 import { ElasticsearchExportJobStore, SqliteExportJobStore, type ExportJobStore } from './export-jobs.js';
 import { SqliteStore } from './sqlite-store.js';
+import { settingsReader } from './env-settings.js';
+import { STORE_SETTINGS } from './store-settings.js';
 
 export interface StoreConfig {
   /** When set, events live in Elasticsearch; otherwise in SQLite under `dataDir`. */
@@ -35,30 +38,25 @@ export function createExportJobStore(config: StoreConfig, events?: AuditStore): 
 }
 
 /**
- * Reads the store settings every component shares from the environment:
- * `ELASTICSEARCH_URL`, `ELASTICSEARCH_USERNAME`, `ELASTICSEARCH_PASSWORD`,
- * `ELASTICSEARCH_API_KEY`, `AUDIT_ES_INSTALL_TEMPLATE` (default true), `AUDIT_DATA_DIR`
- * (default `./data`), and `AUDIT_RETENTION_DAYS` for the templates' ILM policy.
+ * Reads the store settings every component shares from the environment (STORE_SETTINGS):
+ * where events live, and `AUDIT_RETENTION_DAYS` for the templates' ILM policy.
  */
 export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
-  const url = env.ELASTICSEARCH_URL?.trim();
+  const read = settingsReader(STORE_SETTINGS, env);
+  const url = read.raw('ELASTICSEARCH_URL');
   if (url) {
     try {
       new URL(url);
-    } catch {
-      throw new Error(`ELASTICSEARCH_URL is not a URL: ${JSON.stringify(url)}`);
+    } catch (err) {
+      throw new ConfigError('ELASTICSEARCH_URL', `ELASTICSEARCH_URL is not a URL: ${JSON.stringify(url)}`, { value: url, cause: err });
     }
   }
-  const install = env.AUDIT_ES_INSTALL_TEMPLATE?.trim() || 'true';
-  if (install !== 'true' && install !== 'false') {
-    throw new Error(`AUDIT_ES_INSTALL_TEMPLATE must be true or false, got ${JSON.stringify(install)}`);
-  }
   return {
-    dataDir: env.AUDIT_DATA_DIR?.trim() || './data',
+    dataDir: read.text('AUDIT_DATA_DIR')!,
     elasticsearch: url
       ? {
           url,
-          installTemplate: install === 'true',
+          installTemplate: read.bool('AUDIT_ES_INSTALL_TEMPLATE'),
           retentionDays: retentionDaysFromEnv(env),
           ...(env.ELASTICSEARCH_USERNAME ? { username: env.ELASTICSEARCH_USERNAME } : {}),
           ...(env.ELASTICSEARCH_PASSWORD ? { password: env.ELASTICSEARCH_PASSWORD } : {}),
@@ -68,25 +66,15 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
   };
 }
 
-export const RETENTION_MAX_DAYS = 36_500;
-
-/** `AUDIT_RETENTION_DAYS`: days events are kept, 0 for ever. Default: 365. */
+/** `AUDIT_RETENTION_DAYS`: days events are kept, 0 for ever. */
 export function retentionDaysFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.AUDIT_RETENTION_DAYS?.trim();
+  const { default: days, max } = STORE_SETTINGS.AUDIT_RETENTION_DAYS;
   // Digits only: `1e3`, `0x10` or `30.0` are more likely mistakes than intentions when data gets deleted.
-  if (raw && (!/^\d{1,6}$/.test(raw) || Number(raw) > RETENTION_MAX_DAYS)) {
-    throw new Error(`AUDIT_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to ${RETENTION_MAX_DAYS}, got ${JSON.stringify(raw)}`);
+  if (raw && (!/^\d{1,6}$/.test(raw) || Number(raw) > max)) {
+    throw new ConfigError('AUDIT_RETENTION_DAYS', `AUDIT_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to ${max}, got ${JSON.stringify(raw)}`, {
+      value: raw,
+    });
   }
-  return raw ? Number(raw) : 365;
-}
-
-/** An integer setting from the environment, or the fallback; out of range fails naming the variable. */
-export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
+  return raw ? Number(raw) : days;
 }

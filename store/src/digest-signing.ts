@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import canonicalize from 'canonicalize';
+import { ConfigError } from '@otel-audit/contract';
 import type { ChainSpan } from './hash-chain.js';
 
 /** A digest of a chain span, signed by the collector that wrote the span (CloudTrail's digest file). */
@@ -78,12 +79,14 @@ export function generateSigningKey(): { privateKeyPem: string; publicKeyPem: str
 export function signerFromEnv(env: NodeJS.ProcessEnv = process.env): Ed25519Signer | undefined {
   const file = env.AUDIT_SIGNING_KEY_FILE?.trim();
   const inline = env.AUDIT_SIGNING_KEY?.trim();
-  if (file && inline) throw new Error('set AUDIT_SIGNING_KEY_FILE or AUDIT_SIGNING_KEY, not both');
+  if (file && inline) throw new ConfigError('AUDIT_SIGNING_KEY', 'set AUDIT_SIGNING_KEY_FILE or AUDIT_SIGNING_KEY, not both');
   try {
     if (file) return new Ed25519Signer(readFileSync(file));
     if (inline) return new Ed25519Signer(inline.replace(/\\n/g, '\n'));
   } catch (err) {
-    throw new Error(`${file ? 'AUDIT_SIGNING_KEY_FILE' : 'AUDIT_SIGNING_KEY'}: ${(err as Error).message}`, { cause: err });
+    const key = file ? 'AUDIT_SIGNING_KEY_FILE' : 'AUDIT_SIGNING_KEY';
+    // The file's path is no secret; the key's PEM text is, so only the path is named as the value.
+    throw new ConfigError(key, `${key}: ${(err as Error).message}`, { value: file, cause: err });
   }
   return undefined;
 }

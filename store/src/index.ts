@@ -11,7 +11,12 @@ export type {
   ExportJobStore,
   SqliteExportJobStoreOptions,
 } from './export-jobs.js';
-export { createExportJobStore, createStore, storeConfigFromEnv, intFromEnv, retentionDaysFromEnv, RETENTION_MAX_DAYS, SQLITE_FILE } from './create-store.js';
+export { createExportJobStore, createStore, storeConfigFromEnv, retentionDaysFromEnv, SQLITE_FILE } from './create-store.js';
+export { RETENTION_MAX_DAYS, STORE_SETTINGS } from './store-settings.js';
+export { intFromEnv, settingTable, settingsReader } from './env-settings.js';
+// Thrown by the env readers above; re-exported so their callers need not depend on the contract.
+export { CodedError, ConfigError } from '@otel-audit/contract';
+export type { Setting, SettingTable, SettingType, SettingsReader } from './env-settings.js';
 export { RETENTION_POLICY_NAME, retentionPolicy } from './internal/retention-policy.js';
 export type { StoreConfig } from './create-store.js';
 export {
