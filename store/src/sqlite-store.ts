@@ -1,12 +1,15 @@
 import { dirname } from 'node:path';
-import { BlockList, isIP } from 'node:net';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from '@otel-audit/contract';
-import { searchWords } from './internal/search-words.js';
 import type { AuditStore, DeadLetterQuery, DeadLetterReader, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import type { SignedDigest } from './digest-signing.js';
-import { canonicalEvent, chainHash, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
+import type { ChainTail, ChainedEvent, HashChain } from './hash-chain.js';
+import { GroupCommit } from './internal/group-commit.js';
 import { makePrivateDatabaseFile, makePrivateDir } from './internal/private-files.js';
+import { eventFromRow, eventWriter, type InsertRequest } from './internal/sqlite-event-writer.js';
+import { prepareSchema } from './internal/sqlite-schema.js';
+import { ipMatcher, whereClause } from './internal/sqlite-where.js';
+import { SqliteDeadLetters } from './sqlite-dead-letters.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. */
@@ -17,63 +20,6 @@ export interface SqliteStoreOptions {
   pageSize?: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_events (
-  id           TEXT PRIMARY KEY,
-  time_ms      INTEGER NOT NULL,
-  action       TEXT NOT NULL,
-  category     TEXT NOT NULL,
-  outcome      TEXT NOT NULL,
-  actor_id     TEXT NOT NULL,
-  workspace_id TEXT,
-  service_name TEXT,
-  doc          TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time_ms, id);
-CREATE INDEX IF NOT EXISTS audit_events_workspace_time ON audit_events (workspace_id, time_ms, id);
-CREATE INDEX IF NOT EXISTS audit_events_actor_time ON audit_events (actor_id, time_ms, id);
-CREATE INDEX IF NOT EXISTS audit_events_action_time ON audit_events (action, time_ms, id);
-CREATE TABLE IF NOT EXISTS audit_rejected (
-  id           TEXT PRIMARY KEY,
-  received_ms  INTEGER NOT NULL,
-  reason       TEXT NOT NULL,
-  service_name TEXT,
-  record       TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS audit_rejected_time ON audit_rejected (received_ms);
-`;
-
-/**
- * Schema changes after the first release, by `PRAGMA user_version`: a file written by an
- * older version is brought forward on open, in one transaction each.
- */
-const MIGRATIONS = [
-  // 1: tamper evidence (issue 8). The chain position lives in columns, not in `doc`, so
-  // `doc` stays the contract event exactly as it was hashed.
-  `ALTER TABLE audit_events ADD COLUMN chain_id TEXT;
-   ALTER TABLE audit_events ADD COLUMN chain_seq INTEGER;
-   ALTER TABLE audit_events ADD COLUMN chain_hash TEXT;
-   -- Not UNIQUE: a forged duplicate position is for verify to name, not for the schema to hide.
-   CREATE INDEX audit_events_chain ON audit_events (chain_id, chain_seq, id);
-   CREATE TABLE audit_digests (
-     chain_id TEXT NOT NULL,
-     last_seq INTEGER NOT NULL,
-     doc      TEXT NOT NULL,
-     PRIMARY KEY (chain_id, last_seq)
-   ) WITHOUT ROWID;`,
-  // 2: dead letters you can see and replay (issue 14): the record as sent and the problems
-  // per field, as JSON; NULL in rows from before, which stay readable.
-  `ALTER TABLE audit_rejected ADD COLUMN original TEXT;
-   ALTER TABLE audit_rejected ADD COLUMN problems TEXT;
-   CREATE INDEX audit_rejected_service_time ON audit_rejected (service_name, received_ms);`,
-  // 3: trace context (issue 14). A column, so "the events of this trace" is an index
-  // lookup rather than a scan of every document in the time range; partial, since most
-  // events carry none. Earlier rows have no trace id (the contract had none), so nothing
-  // to fill in.
-  `ALTER TABLE audit_events ADD COLUMN trace_id TEXT;
-   CREATE INDEX audit_events_trace ON audit_events (trace_id, time_ms, id) WHERE trace_id IS NOT NULL;`,
-];
-
 /** The embedded default: one file, WAL, create-only rows. */
 export class SqliteStore implements AuditStore, DeadLetterReader {
   readonly kind = 'sqlite' as const;
@@ -81,8 +27,8 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
   readonly #db: Database.Database;
   readonly #pageSize: number;
   readonly #deleteBatchSize: number;
-  readonly #insertMany: (events: readonly AuditEvent[], chain: HashChain | undefined) => InsertResult;
-  readonly #insertRejected: (records: readonly RejectedRecord[]) => void;
+  readonly #writes: GroupCommit<InsertRequest, InsertResult>;
+  readonly #deadLetters: SqliteDeadLetters;
 
   constructor(opts: SqliteStoreOptions) {
     makePrivateDir(dirname(opts.path));
@@ -93,74 +39,13 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
     this.#db = new Database(opts.path);
     this.#db.pragma('journal_mode = WAL');
     // FULL, not NORMAL: the collector acknowledges a batch once it is committed, and an
-    // acknowledged audit record must survive a power cut, not only a process crash.
+    // acknowledged audit record must survive a power cut, not only a process crash. Group
+    // commit (insert) is what keeps that affordable: one fsync per group, not per request.
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(SCHEMA);
-    this.#migrate();
-    // ON CONFLICT DO NOTHING: create-only; an existing id is a duplicate, never replaced.
-    const insert = this.#db.prepare(
-      `INSERT INTO audit_events (id, time_ms, action, category, outcome, actor_id, workspace_id, service_name, doc, chain_id, chain_seq, chain_hash, trace_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
-    );
-    const insertMany = this.#db.transaction((events: readonly AuditEvent[], chain: HashChain | undefined) => {
-      const result: InsertResult = { created: 0, duplicates: 0, failed: [] };
-      const kept: { event: AuditEvent; position: ChainPosition; kept: true }[] = [];
-      let head = chain?.head;
-      for (const e of events) {
-        const doc = JSON.stringify(e);
-        // The next position is tried with each row; a duplicate (no change) does not take
-        // it, so re-sent events leave no gap. The hash is of the row as `query` returns it.
-        const position = chain && head ? { id: chain.id, seq: head.seq + 1, hash: chainHash(canonicalEvent(JSON.parse(doc) as AuditEvent), head.hash) } : undefined;
-        const info = insert.run(
-          e.id,
-          Date.parse(e.time),
-          e.action,
-          e.category,
-          e.outcome,
-          e.actor.id,
-          e.workspace?.id ?? null,
-          e.service?.name ?? null,
-          doc,
-          position?.id ?? null,
-          position?.seq ?? null,
-          position?.hash ?? null,
-          e.traceId ?? null,
-        );
-        if (info.changes === 1) {
-          result.created += 1;
-          if (position) {
-            kept.push({ event: e, position, kept: true });
-            head = position;
-          }
-        } else result.duplicates += 1;
-      }
-      return { result, kept };
-    });
-    // The transaction is synchronous: nothing else runs between the positions being read
-    // and the head moving, so no lock is needed. The head moves only after COMMIT: a write
-    // that throws rolls back and leaves it where it was.
-    this.#insertMany = (events, chain) => {
-      const { result, kept } = insertMany(events, chain);
-      chain?.commit(kept);
-      return result;
-    };
-    const insertRejected = this.#db.prepare(
-      `INSERT INTO audit_rejected (id, received_ms, reason, service_name, record, original, problems) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
-    );
-    this.#insertRejected = this.#db.transaction((records: readonly RejectedRecord[]) => {
-      for (const r of records) {
-        insertRejected.run(
-          r.id,
-          Date.parse(r.receivedAt),
-          r.reason,
-          r.serviceName ?? null,
-          JSON.stringify(r.record ?? null),
-          r.original === undefined ? null : JSON.stringify(r.original),
-          r.problems === undefined ? null : JSON.stringify(r.problems),
-        );
-      }
-    });
+    prepareSchema(this.#db);
+    this.#writes = new GroupCommit(eventWriter(this.#db));
+    this.#deadLetters = new SqliteDeadLetters(this.#db);
   }
 
   /**
@@ -174,47 +59,29 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
   async init(): Promise<void> {}
 
   async insertRejected(records: readonly RejectedRecord[]): Promise<void> {
-    this.#insertRejected(records);
+    this.#deadLetters.insert(records);
   }
 
   /** Dead letters, oldest first: for tests. */
   rejected(): RejectedRecord[] {
-    return (this.#db.prepare(`SELECT ${REJECTED_COLUMNS} FROM audit_rejected ORDER BY received_ms, id`).all() as RejectedRow[]).map(rejectedFromRow);
+    return this.#deadLetters.all();
   }
 
-  async listRejected(q: DeadLetterQuery): Promise<RejectedRecord[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (q.since) {
-      where.push('received_ms >= ?');
-      params.push(q.since.getTime());
-    }
-    if (q.serviceName !== undefined) {
-      where.push('service_name = ?');
-      params.push(q.serviceName);
-    }
-    const sql = `SELECT ${REJECTED_COLUMNS} FROM audit_rejected ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY received_ms DESC, id DESC LIMIT ?`;
-    return (this.#db.prepare(sql).all(...params, q.limit ?? 1000) as RejectedRow[]).map(rejectedFromRow);
+  listRejected(q: DeadLetterQuery): Promise<RejectedRecord[]> {
+    return this.#deadLetters.listRejected(q);
   }
 
-  async getRejected(id: string): Promise<RejectedRecord | undefined> {
-    const row = this.#db.prepare(`SELECT ${REJECTED_COLUMNS} FROM audit_rejected WHERE id = ?`).get(id) as RejectedRow | undefined;
-    return row ? rejectedFromRow(row) : undefined;
+  getRejected(id: string): Promise<RejectedRecord | undefined> {
+    return this.#deadLetters.getRejected(id);
   }
 
-  async insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
-    return this.#insertMany(events, chain);
-  }
-
-  #migrate(): void {
-    const version = this.#db.pragma('user_version', { simple: true }) as number;
-    MIGRATIONS.slice(version).forEach((sql, i) => {
-      this.#db.transaction(() => {
-        this.#db.exec(sql);
-        this.#db.pragma(`user_version = ${version + i + 1}`);
-      })();
-    });
+  /**
+   * Concurrent calls share one transaction and one fsync (GroupCommit); each resolves only
+   * once the commit holding its events returned, and a commit that fails rejects exactly
+   * the calls that were in it.
+   */
+  insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
+    return this.#writes.submit({ events, chain });
   }
 
   async chainTail(chainId: string, afterSeq: number): Promise<ChainTail | undefined> {
@@ -272,7 +139,7 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
         chain_hash: string;
       }[];
       for (const row of rows) {
-        yield { event: JSON.parse(row.doc) as AuditEvent, chain: { id: chainId, seq: row.chain_seq, hash: row.chain_hash } };
+        yield { event: eventFromRow(row), chain: { id: chainId, seq: row.chain_seq, hash: row.chain_hash } };
       }
       if (rows.length < this.#pageSize) return;
       last = rows.at(-1)!;
@@ -289,7 +156,7 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
     let last = '';
     for (;;) {
       const rows = page.all(last, range.from.getTime(), range.to.getTime(), this.#pageSize) as { id: string; doc: string }[];
-      for (const row of rows) yield JSON.parse(row.doc) as AuditEvent;
+      for (const row of rows) yield eventFromRow(row);
       if (rows.length < this.#pageSize) return;
       last = rows.at(-1)!.id;
     }
@@ -329,7 +196,7 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
         last ? next.all(...boundedAt(last.time_ms), last.time_ms, last.id, this.#pageSize) : first.all(...where.params, this.#pageSize)
       ) as { time_ms: number; id: string; doc: string }[];
       for (const row of rows) {
-        const event = JSON.parse(row.doc) as AuditEvent;
+        const event = eventFromRow(row);
         if (inRange && !inRange(event.client?.ip)) continue;
         yield event;
         if (--remaining <= 0) return;
@@ -389,86 +256,3 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
   }
 }
 
-/** The filter as SQL over indexed columns where there are some, the JSON document otherwise. */
-function whereClause(q: EventQuery): { sql: string; params: unknown[] } {
-  const parts = ['time_ms >= ?', 'time_ms < ?'];
-  const params: unknown[] = [q.from.getTime(), q.to.getTime()];
-  const f = q.filter ?? {};
-  const anyOf = (column: string, values: readonly string[] | undefined) => {
-    if (!values) return;
-    // An empty list matches nothing: a scope with no members must not mean "no condition".
-    if (values.length === 0) return void parts.push('0');
-    parts.push(`${column} IN (${values.map(() => '?').join(', ')})`);
-    params.push(...values);
-  };
-  anyOf('actor_id', f.actorIds);
-  anyOf('workspace_id', f.workspaceIds);
-  anyOf('category', f.categories);
-  anyOf('outcome', f.outcomes);
-  if (f.traceId !== undefined) anyOf('trace_id', [f.traceId]);
-  if (f.actions || f.actionPrefixes) {
-    const alternatives = [
-      ...(f.actions ?? []).map((a) => (params.push(a), 'action = ?')),
-      ...(f.actionPrefixes ?? []).map((p) => (params.push(`${escapeLike(p)}%`), "action LIKE ? ESCAPE '\\'")),
-    ];
-    parts.push(alternatives.length > 0 ? `(${alternatives.join(' OR ')})` : '0');
-  }
-  const equals = (path: string, value: string | undefined) => {
-    if (value === undefined) return;
-    parts.push(`json_extract(doc, '${path}') = ?`);
-    params.push(value);
-  };
-  equals('$.resource.type', f.resourceType);
-  equals('$.resource.id', f.resourceId);
-  if (!f.ip?.includes('/')) equals('$.client.ip', f.ip);
-  for (const word of searchWords(f.text)) {
-    // Bound parameters and escaped wildcards: user text is data, never SQL or a pattern.
-    const like = `%${escapeLike(word)}%`;
-    parts.push(
-      "(json_extract(doc, '$.message') LIKE ? ESCAPE '\\' OR json_extract(doc, '$.actor.name') LIKE ? ESCAPE '\\' OR json_extract(doc, '$.resource.name') LIKE ? ESCAPE '\\')",
-    );
-    params.push(like, like, like);
-  }
-  return { sql: parts.join(' AND '), params };
-}
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-function ipMatcher(ip: string | undefined): ((candidate: string | undefined) => boolean) | undefined {
-  if (!ip?.includes('/')) return undefined;
-  const [addr, bits] = ip.split('/');
-  const family = isIP(addr!) === 6 ? 'ipv6' : 'ipv4';
-  const list = new BlockList();
-  list.addSubnet(addr!, Number(bits), family);
-  return (candidate) => {
-    const kind = isIP(candidate ?? '');
-    return kind !== 0 && list.check(candidate!, kind === 6 ? 'ipv6' : 'ipv4');
-  };
-}
-
-const REJECTED_COLUMNS = 'id, received_ms, reason, service_name, record, original, problems';
-
-interface RejectedRow {
-  id: string;
-  received_ms: number;
-  reason: string;
-  service_name: string | null;
-  record: string;
-  original: string | null;
-  problems: string | null;
-}
-
-function rejectedFromRow(r: RejectedRow): RejectedRecord {
-  return {
-    id: r.id,
-    receivedAt: new Date(r.received_ms).toISOString(),
-    reason: r.reason,
-    serviceName: r.service_name ?? undefined,
-    record: JSON.parse(r.record),
-    // NULL in rows from before migration 2: left out, not null, so old and new read alike.
-    ...(r.original === null ? {} : { original: JSON.parse(r.original) }),
-    ...(r.problems === null ? {} : { problems: JSON.parse(r.problems) }),
-  };
-}
