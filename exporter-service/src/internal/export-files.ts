@@ -1,20 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ExportError } from '../errors.js';
 
 /**
- * Where finished background exports wait for their download. An interface so that
- * S3-compatible object storage can replace the directory: `put` takes a stream, as an
- * object upload does, and a name is visible to `read` and `exists` only once complete.
+ * Where finished background exports wait for their download: a folder (`DirectoryFileStorage`)
+ * or S3-compatible object storage (`S3FileStorage`), which replicas behind a load balancer
+ * share. `put` takes a stream, as an object upload does, and a name is visible to `read` and
+ * `exists` only once complete.
  */
 export interface ExportFileStorage {
   /** Stores the whole stream under `name`; rejects (leaving nothing under `name`) if the stream fails. */
   put(name: string, body: Readable): Promise<void>;
-  /** The stored file; only call after `exists(name)`. */
-  read(name: string): Readable;
+  /**
+   * The stored file, opened: rejects with `ExportError` `AUDIT_ERR_EXPORT_NOT_FOUND` when
+   * there is none, so that a caller can answer 404 before sending any header.
+   */
+  read(name: string): Promise<Readable>;
   /** Gone afterwards; not an error when it was never there. */
   delete(name: string): Promise<void>;
   exists(name: string): Promise<boolean>;
@@ -45,8 +50,15 @@ export class DirectoryFileStorage implements ExportFileStorage {
     }
   }
 
-  read(name: string): Readable {
-    return createReadStream(this.#path(name));
+  async read(name: string): Promise<Readable> {
+    const path = this.#path(name);
+    try {
+      // Opened now, not at the first read: a missing file is known before the answer starts.
+      return (await open(path, 'r')).createReadStream();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ExportError('AUDIT_ERR_EXPORT_NOT_FOUND');
+      throw err;
+    }
   }
 
   async delete(name: string): Promise<void> {
