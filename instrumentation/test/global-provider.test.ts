@@ -33,6 +33,22 @@ describe('an app that already has OpenTelemetry', () => {
     expect(audit.stats().recorded).toBe(1);
   });
 
+  // The SDK reads a numeric time below half of the process's time origin (mid-1998) as a
+  // performance.now() offset: handed a number, a 1995 event came out in 2052. The app's own
+  // provider is given a Date.
+  it('hands the app’s provider the event time as recorded, before and after mid-1998', async () => {
+    const audit = createAuditLogger({ loggerProvider: 'global' });
+    const times = ['1973-03-03T09:46:40.000Z', '1995-06-01T10:00:00.123Z', '2089-12-31T12:00:00.500Z'];
+    const ids = times.map((time) => audit.record({ time, action: 'auth.login', actor: { id: 'u-1', type: 'user' } }));
+    await audit.flush();
+    const byId = new Map(exporter.getFinishedLogRecords().map((r) => [r.attributes['log.record.uid'], r.hrTime]));
+    expect(ids.map((id) => byId.get(id))).toEqual([
+      [100_000_000, 0],
+      [802_000_800, 123_000_000],
+      [3_786_868_800, 500_000_000],
+    ]);
+  });
+
   it('refuses a spool with a global provider: delivery is then the app’s', () => {
     expect(() => createAuditLogger({ loggerProvider: 'global', spool: { dir: '/tmp/x' } })).toThrow(/spool/);
   });

@@ -32,7 +32,11 @@ export function buildEvent(input: AuditEventInput, redactPattern: RegExp): Built
           ...input,
           id: uuidv7(),
           time: Number.isNaN(time.getTime()) ? String(input.time) : time.toISOString(),
-          client: Object.keys(client).length > 0 ? client : undefined,
+          // An empty object sends no attribute and comes back absent: left out here, the
+          // event record() built is the event the collector stores (the wire property test).
+          client: nonEmpty(client),
+          request: nonEmpty(input.request),
+          metadata: nonEmpty(input.metadata),
           sessionId: input.sessionId ?? requestContext?.sessionId,
           correlationId: input.correlationId ?? requestContext?.requestId,
           traceId: traced?.traceId,
@@ -54,6 +58,10 @@ export function buildEvent(input: AuditEventInput, redactPattern: RegExp): Built
     });
   }
   return traced ? { event: result.event, traceFlags: traced.traceFlags } : { event: result.event };
+}
+
+function nonEmpty<T extends object>(value: T | undefined): T | undefined {
+  return value && Object.values(value).some((v) => v !== undefined) ? value : undefined;
 }
 
 function stripUndefined<T extends object>(value: T): T {
