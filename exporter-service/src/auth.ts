@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ConfigError } from '@otel-audit/contract';
 import { ExportError } from './errors.js';
 
 /** Who is asking, from a verified token. Scopes are decided from this on the server. */
@@ -65,14 +66,16 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
   if (opts.jwksUrl) {
     // The provider's keys sign tokens meant for other applications too: only iss and aud
     // say a token is meant for this one.
-    if (!opts.issuer || !opts.audience) throw new Error('authentication with AUDIT_JWKS_URL needs AUDIT_JWT_ISSUER and AUDIT_JWT_AUDIENCE');
+    if (!opts.issuer || !opts.audience) {
+      throw new ConfigError(opts.issuer ? 'audience' : 'issuer', 'authentication with AUDIT_JWKS_URL needs AUDIT_JWT_ISSUER and AUDIT_JWT_AUDIENCE');
+    }
     key = createRemoteJWKSet(new URL(opts.jwksUrl));
     algorithms = ['RS256', 'ES256'];
   } else if (opts.secret) {
     key = new TextEncoder().encode(opts.secret);
     algorithms = ['HS256'];
   } else {
-    throw new Error('authentication needs AUDIT_JWT_SECRET or AUDIT_JWKS_URL');
+    throw new ConfigError('secret', 'authentication needs AUDIT_JWT_SECRET or AUDIT_JWKS_URL');
   }
   return async (authorization) => {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');

@@ -1,11 +1,19 @@
 /**
  * The spool's error catalogue: stable codes. The spool speaks no HTTP; its callers map
- * these onto their own answers (the collector: 503 + Retry-After).
+ * these onto their own answers (the collector: 503 + Retry-After). Its errors have the
+ * shape of the contract's CodedError (`code`, message, ES2022 `cause`) without importing
+ * it: the spool depends on nothing of ours. docs/errors.md is generated from it.
  */
 export const SPOOL_ERRORS = {
-  AUDIT_ERR_SPOOL_LOCKED: 'another live process holds the spool folder',
-  AUDIT_ERR_SPOOL_DISK_FULL: "the spool's disk is full (ENOSPC, EDQUOT or EFBIG); nothing of the batch was kept",
-  AUDIT_ERR_SPOOL_WRITE_FAILED: 'the spool could not write or fsync; nothing of the batch was kept',
+  AUDIT_ERR_SPOOL_LOCKED: { message: 'another live process holds the spool folder', when: 'another live process holds the spool folder (one process per folder)' },
+  AUDIT_ERR_SPOOL_DISK_FULL: {
+    message: "the spool's disk is full (ENOSPC, EDQUOT or EFBIG); nothing of the batch was kept",
+    when: "an append found the disk full (`ENOSPC`, `EDQUOT`, `EFBIG`); the segment was cut back, so nothing of the batch was kept",
+  },
+  AUDIT_ERR_SPOOL_WRITE_FAILED: {
+    message: 'the spool could not write or fsync; nothing of the batch was kept',
+    when: 'any other write or fsync failure of an append (`EIO`, `EROFS`, …); nothing of the batch was kept',
+  },
 } as const;
 export type SpoolErrorCode = keyof typeof SPOOL_ERRORS;
 
@@ -38,7 +46,7 @@ export class SpoolWriteError extends Error {
   ) {
     const errno = String((cause as NodeJS.ErrnoException)?.code ?? 'unknown');
     const code = NO_SPACE.has(errno) ? 'AUDIT_ERR_SPOOL_DISK_FULL' : 'AUDIT_ERR_SPOOL_WRITE_FAILED';
-    super(`${SPOOL_ERRORS[code]} (${errno} in ${dir})`, { cause });
+    super(`${SPOOL_ERRORS[code].message} (${errno} in ${dir})`, { cause });
     this.name = 'SpoolWriteError';
     this.code = code;
     this.errno = errno;

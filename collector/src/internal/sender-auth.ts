@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { AUDIT_LOG_SERVICE_NAME, isReservedAction } from '@otel-audit/contract';
+import { AUDIT_LOG_SERVICE_NAME, ConfigError, isReservedAction } from '@otel-audit/contract';
 
 /**
  * One sender token: the `service.name` it vouches for and, optionally, the only actions
@@ -91,8 +91,9 @@ export function parseSenderTokens(text: string, source: string): SenderTokenEntr
       const rest = line.slice(eq + 1);
       const colon = rest.indexOf(':');
       const service = (colon < 0 ? rest : rest.slice(0, colon)).trim();
-      if (eq < 1 || !service) throw new Error(`${source}: entry ${i + 1} must be token=service.name or token=service.name:action|prefix.*`);
-      if (token.length < 16) throw new Error(`${source}: entry ${i + 1} has a token shorter than 16 characters`);
+      // The entries hold secrets: errors name the entry's position, never its text.
+      if (eq < 1 || !service) throw new ConfigError(source, `${source}: entry ${i + 1} must be token=service.name or token=service.name:action|prefix.*`);
+      if (token.length < 16) throw new ConfigError(source, `${source}: entry ${i + 1} has a token shorter than 16 characters`);
       if (colon < 0) {
         entries.push([token, service]);
         return;
@@ -103,7 +104,8 @@ export function parseSenderTokens(text: string, source: string): SenderTokenEntr
         .map((a) => a.trim());
       const bad = actions.find((a) => !EXACT_ACTION.test(a) && !ACTION_PREFIX.test(a));
       if (bad !== undefined) {
-        throw new Error(
+        throw new ConfigError(
+          source,
           `${source}: entry ${i + 1} has an invalid action ${JSON.stringify(bad)}; list exact actions (invoice.create) or prefixes (invoice.*), separated by |`,
         );
       }
@@ -117,7 +119,7 @@ export function readSenderTokensFile(path: string): SenderTokenEntry[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`AUDIT_COLLECTOR_TOKENS_FILE cannot be read: ${(err as Error).message}`);
+    throw new ConfigError('AUDIT_COLLECTOR_TOKENS_FILE', `AUDIT_COLLECTOR_TOKENS_FILE cannot be read: ${(err as Error).message}`, { value: path, cause: err });
   }
   return parseSenderTokens(text, 'AUDIT_COLLECTOR_TOKENS_FILE');
 }
