@@ -22,7 +22,7 @@ import {
 
 const ALL_HEADERS = [
   'Date (UTC)', 'User', 'User ID', 'Workspace', 'Action', 'Category', 'Resource', 'Target',
-  'Outcome', 'IP address', 'User agent', 'Details', 'Event ID', 'Service', 'Trace ID', 'Span ID',
+  'Outcome', 'IP address', 'User agent', 'Details', 'Event ID', 'Service', 'Trace ID', 'Span ID', 'Changes', 'Metadata',
 ];
 
 function eventId(n: number): string {
@@ -145,11 +145,14 @@ describe('CSV', () => {
       service: { name: 'billing-api' },
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       spanId: '00f067aa0ba902b7',
+      changes: [{ field: 'scopes', from: ['read'], to: ['read', 'write'] }],
+      metadata: { ttlDays: 30 },
     });
     expect(parseCsv(await csvOf([e]))).toEqual([
       ALL_HEADERS,
       ['2026-11-22T03:04:05.678Z', 'Alice', 'u-7', 'Acme', 'api_token.create', 'iam', 'api_token', 'CI deploy', 'failure',
-        '203.0.113.7', 'curl/8.5.0', 'API token created — expired', eventId(7), 'billing-api', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7'],
+        '203.0.113.7', 'curl/8.5.0', 'API token created — expired', eventId(7), 'billing-api', '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7',
+        'scopes: ["read"] → ["read","write"]', 'ttlDays: 30'],
     ]);
   });
 
@@ -308,7 +311,7 @@ describe('XLSX', () => {
     expect(header.getCell(1).value).toBe('Date (Europe/Paris)');
     for (let c = 1; c <= ALL_HEADERS.length; c++) expect(header.getCell(c).font?.bold).toBe(true);
     expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
-    expect(ws.autoFilter).toBe('A1:P6');
+    expect(ws.autoFilter).toBe('A1:R6');
     expect(ws.getColumn(1).width).toBe(24);
     expect(ws.getColumn(13).width).toBe(38);
 
@@ -370,7 +373,7 @@ describe('XLSX', () => {
       expect(rowValues(ws.getRow(1))).toEqual(ALL_HEADERS);
       expect(ws.getRow(1).getCell(1).font?.bold).toBe(true);
       expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
-      expect(ws.autoFilter).toBe(`A1:P${ws.rowCount}`);
+      expect(ws.autoFilter).toBe(`A1:R${ws.rowCount}`);
       for (let r = 2; r <= ws.rowCount; r++) ids.push(ws.getRow(r).getCell(13).value);
     }
     expect(ids).toEqual(events.map((e) => e.id));
@@ -489,12 +492,20 @@ describe('XLSX read by LibreOffice', () => {
         const events = [
           event(1, { actor: { id: 'u-1', name: '=HYPERLINK("x")', type: 'user' }, resource: { type: 'doc', name: 'Doc', href: 'https://app.example.com/d/1' } }),
           ...Array.from({ length: 11 }, (_, i) => event(i + 2, { message: `message ${i + 2}, "quoted"` })),
+          event(13, {
+            changes: [
+              { field: 'email', from: 'a@x', to: 'b@x' },
+              { field: 'password', from: '[REDACTED]', to: '[REDACTED]' },
+            ],
+            metadata: { via: 'admin console', mfa: true },
+          }),
         ];
         const file = join(dir, 'audit.xlsx');
         const out = createWriteStream(file);
         await writeXlsx(from(events), out, xlsxFormat({ maxRowsPerSheet: 100 }));
         await finished(out);
-        const [csv] = await convertWithLibreOffice([file], 'csv', dir);
+        // 44,34,76: comma, quote, UTF-8 (the default charset would turn → into ?).
+        const [csv] = await convertWithLibreOffice([file], 'csv', dir, undefined, '44,34,76');
         const rows = parseCsv(readFileSync(csv!, 'utf8'));
         expect(rows).toHaveLength(events.length + 1);
         expect(rows[0]).toEqual(ALL_HEADERS);
@@ -503,6 +514,9 @@ describe('XLSX read by LibreOffice', () => {
         expect(rows[1]![7]).toBe('Doc');
         expect(rows[3]![11]).toBe('message 3, "quoted"');
         expect(rows[12]![12]).toBe(eventId(12));
+        // The last two columns (Q, R), one item per line of the cell.
+        expect(rows[13]!.slice(16)).toEqual(['email: a@x → b@x\npassword: [REDACTED] → [REDACTED]', 'via: admin console\nmfa: true']);
+        expect(rows[12]!.slice(16)).toEqual(['', '']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

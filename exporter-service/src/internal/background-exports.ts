@@ -82,6 +82,8 @@ export function backgroundExports(opts: BackgroundExportOptions & BackgroundExpo
 
   return async (app: FastifyInstance) => {
     await jobs.init();
+    // Before the first request: a bucket that cannot be reached fails the start, not the first job.
+    await files.init?.();
     const runner = new ExportJobRunner({
       jobs,
       files,

@@ -23,9 +23,17 @@ export interface ExportFileStorage {
   /** Gone afterwards; not an error when it was never there. */
   delete(name: string): Promise<void>;
   exists(name: string): Promise<boolean>;
+  /** Checks once, when the service starts, that the storage can be reached: a wrong bucket fails the start. */
+  init?(): Promise<void>;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+
+/** Names come from job ids, never from a request; still, nothing may leave the folder or the prefix. */
+export function checkedFileName(name: string): string {
+  if (!SAFE_NAME.test(name)) throw new Error(`not a valid export file name: ${JSON.stringify(name)}`);
+  return name;
+}
 
 /** Files in one local folder (a volume shared by the replicas, or one replica's disk). */
 export class DirectoryFileStorage implements ExportFileStorage {
@@ -74,8 +82,6 @@ export class DirectoryFileStorage implements ExportFileStorage {
   }
 
   #path(name: string): string {
-    // Names come from job ids, never from a request; still, nothing may leave the folder.
-    if (!SAFE_NAME.test(name)) throw new Error(`not a valid export file name: ${JSON.stringify(name)}`);
-    return join(this.dir, name);
+    return join(this.dir, checkedFileName(name));
   }
 }
