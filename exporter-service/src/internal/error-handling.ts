@@ -1,0 +1,70 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ExportError } from '../errors.js';
+import { redactUrl } from './redacted-logger.js';
+
+/** Every path the service routes, with the methods it takes there: 405 and `Allow` come from it. */
+class RouteMethods {
+  readonly #byPattern = new Map<string, { match: RegExp; methods: Set<string> }>();
+
+  add(url: string, methods: string | string[]): void {
+    let entry = this.#byPattern.get(url);
+    if (!entry) {
+      // find-my-way's syntax, as the service uses it: `:name` is one segment, `*` the rest.
+      const source = url
+        .split(/(:[A-Za-z0-9_]+|\*)/)
+        .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('');
+      entry = { match: new RegExp(`^${source}$`), methods: new Set() };
+      this.#byPattern.set(url, entry);
+    }
+    for (const m of [methods].flat()) entry.methods.add(m.toUpperCase());
+  }
+
+  /** The methods `path` takes, or none when no route has that path. */
+  allowed(path: string): string[] {
+    const methods = new Set<string>();
+    for (const { match, methods: m } of this.#byPattern.values()) if (match.test(path)) for (const method of m) methods.add(method);
+    return [...methods].sort();
+  }
+}
+
+/**
+ * The error handler, and the answers to a request no route takes: 405 with `Allow` where the
+ * path exists with other methods (HTTP's rule, RFC 9110 §15.5.6), 404 otherwise. Call before
+ * any route is registered: the route hook must see every one.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (route) => routes.add(route.url ?? route.path, route.method));
+
+  const notRouted = (request: FastifyRequest, reply: FastifyReply) => {
+    const path = (request.raw.url ?? '/').split('?')[0]!;
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return reply.status(405).send({ error: { code: 'AUDIT_ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${redactUrl(path)}; allowed: ${allowed.join(', ')}` } });
+    }
+    // Fastify's own 404 logs the raw URL: a mistyped signed link would put its signature in the log.
+    const route = `${request.method}:${redactUrl(request.raw.url ?? '')}`;
+    request.log.info(`Route ${route} not found`);
+    return reply.status(404).send({ message: `Route ${route} not found`, error: 'Not Found', statusCode: 404 });
+  };
+  app.setNotFoundHandler(notRouted);
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    // An unrouted request can fail before the not-found handler runs (a body method without a
+    // content type): the answer is still the route's absence, not the body's fault.
+    if (request.is404) return notRouted(request, reply);
+    const known = error instanceof ExportError ? error : undefined;
+    let status = known?.statusCode ?? (error.statusCode && error.statusCode < 500 ? error.statusCode : 500);
+    let code: string = known?.code ?? (status < 500 ? 'AUDIT_ERR_INVALID_QUERY' : 'AUDIT_ERR_INTERNAL');
+    if (error.validation) {
+      status = 400;
+      code = 'AUDIT_ERR_INVALID_QUERY';
+    }
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 503) reply.header('retry-after', '5');
+    // Never a store's own error text: it could describe data outside the caller's scope.
+    return reply.status(status).send({ error: { code, message: status >= 500 && !known ? 'internal error' : error.message } });
+  });
+}
