@@ -1,123 +1,51 @@
 /**
- * A real Elasticsearch node for development and tests, from Elastic's minimal
- * distribution on Maven Central (org.elasticsearch.distribution.integ-test-zip).
+ * A real Elasticsearch node, or a cluster of them, for development and tests, from Elastic's
+ * minimal distribution on Maven Central (org.elasticsearch.distribution.integ-test-zip).
  *
- *   npm run es:start   # fetch (once), start in the background, print the connection
- *   npm run es:stop
+ *   npm run es:start                 # fetch (once), start one node in the background, print the connection
+ *   npm run es:start -- --nodes 3    # a three-node cluster on loopback instead
+ *   npm run es:stop [-- --nodes 3]
  *
- * The vitest global set-up imports `startElasticsearch` from this file, so tests and
- * developers run the very same node.
+ * The vitest global set-up imports `startElasticsearch` from this file, and the cluster test
+ * `startElasticsearchCluster`, so tests and developers run the very same nodes.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { chown, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { AUDIT_ROLES } from '../store/src/security-roles.js';
+import { parseArgs } from 'node:util';
+import { CACHE_DIR, asRoot, ensureDistribution, findJavaHome, nobodyCanEnter, reachableScratch, runnableHome, unavailableReason } from './internal/es-distribution.js';
+import {
+  alive,
+  launchNode,
+  nodeVersion,
+  provisionUsers,
+  stopElasticsearch,
+  waitForHealth,
+  writeNodeConfig,
+  type AuditUsers,
+  type NodeFiles,
+} from './internal/es-node.js';
 
-/**
- * Pinned: the newest integ-test-zip on Maven Central (9.x is not published there), and
- * it runs on JDK 17, which every machine of ours has. The @elastic/elasticsearch client
- * is pinned to the same major (8).
- */
-export const ES_VERSION = '8.19.21';
-const ARTIFACT = `org.elasticsearch.distribution.integ-test-zip:elasticsearch:${ES_VERSION}:zip`;
-/** JDK majors this Elasticsearch version supports, in order of preference. */
-const SUPPORTED_JDKS = [21, 17, 24];
-/** `nobody`: Elasticsearch refuses to run as root, and CI runs as root. */
-const UNPRIVILEGED_ID = 65534;
+export { CACHE_DIR, ES_VERSION, ensureDistribution, findJavaHome, unavailableReason } from './internal/es-distribution.js';
+export { stopElasticsearch, type Credentials } from './internal/es-node.js';
 
-const run = promisify(execFile);
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CACHE_DIR = process.env.AUDIT_ES_CACHE_DIR ?? join(repoRoot, '.cache', 'elasticsearch');
-
-export interface Credentials {
-  username: string;
-  password: string;
-}
-
-export interface RunningElasticsearch {
+export interface RunningElasticsearch extends AuditUsers {
   url: string;
   version: string;
   pid: number;
-  /** The built-in superuser, for what only it may do. */
-  superuser: Credentials;
-  /** Sets up templates and owns the audit indices (`audit_admin`). */
-  admin: Credentials;
-  /** The collector's user: create documents in the audit indices, nothing else. */
-  writer: Credentials;
-  /** The export service's user: read the audit events, and keep its background export jobs. */
-  reader: Credentials;
+  /** Where the node's config, data and logs are: `runDir`, or a folder nobody can reach when runDir is out of its reach. */
   runDir: string;
-}
-
-/** Why Elasticsearch cannot run here, or undefined when it can. */
-export function unavailableReason(cacheDir = CACHE_DIR): string | undefined {
-  if (!findJavaHome()) return `no JDK ${SUPPORTED_JDKS.join('/')} found (set ES_JAVA_HOME, or install one under /usr/lib/jvm)`;
-  // Maven only fetches; once the distribution is unpacked it is not needed.
-  const unpacked = existsSync(join(cacheDir, `elasticsearch-${ES_VERSION}`, 'bin', 'elasticsearch'));
-  if (!unpacked && spawnSync('mvn', ['-v'], { stdio: 'ignore' }).status !== 0) return 'Maven (mvn) is not on the PATH';
-  return undefined;
-}
-
-export function findJavaHome(): string | undefined {
-  const explicit = process.env.ES_JAVA_HOME;
-  if (explicit) return existsSync(join(explicit, 'bin', 'java')) ? explicit : undefined;
-  const candidates: { home: string; major: number }[] = [];
-  const roots = process.env.JAVA_HOME ? [process.env.JAVA_HOME] : [];
-  if (existsSync('/usr/lib/jvm')) roots.push(...readdirSync('/usr/lib/jvm').map((d) => join('/usr/lib/jvm', d)));
-  for (const home of roots) {
-    const release = join(home, 'release');
-    if (!existsSync(join(home, 'bin', 'java')) || !existsSync(release)) continue;
-    const m = /JAVA_VERSION="(\d+)/.exec(readFileSync(release, 'utf8'));
-    if (m) candidates.push({ home, major: Number(m[1]) });
-  }
-  for (const major of SUPPORTED_JDKS) {
-    const hit = candidates.find((c) => c.major === major);
-    if (hit) return hit.home;
-  }
-  return undefined;
-}
-
-/** Fetches the distribution with Maven (its local repository is the cache) and unpacks it once. */
-export async function ensureDistribution(cacheDir = CACHE_DIR): Promise<string> {
-  const home = join(cacheDir, `elasticsearch-${ES_VERSION}`);
-  if (existsSync(join(home, 'bin', 'elasticsearch'))) return home;
-  const download = join(cacheDir, 'download');
-  mkdirSync(download, { recursive: true });
-  await run('mvn', ['-B', '-q', 'dependency:copy', `-Dartifact=${ARTIFACT}`, `-DoutputDirectory=${download}`], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const zip = join(download, `elasticsearch-${ES_VERSION}.zip`);
-  const staging = join(cacheDir, `staging-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  await run('unzip', ['-q', zip, '-d', staging]).catch(async () => {
-    // No unzip: the JDK's jar tool unpacks zips too, but drops the executable bits.
-    const java = findJavaHome();
-    await run(join(java ?? '', 'bin', 'jar'), ['xf', zip], { cwd: staging });
-    for (const f of readdirSync(join(staging, `elasticsearch-${ES_VERSION}`, 'bin'))) {
-      chmodSync(join(staging, `elasticsearch-${ES_VERSION}`, 'bin', f), 0o755);
-    }
-  });
-  // A rename makes the unpacked tree appear whole or not at all, even if two runs race.
-  try {
-    renameSync(join(staging, `elasticsearch-${ES_VERSION}`), home);
-  } catch (err) {
-    if (!existsSync(join(home, 'bin', 'elasticsearch'))) throw err;
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
-  return home;
 }
 
 export interface StartOptions {
   /**
-   * Folder for this node's config, data and logs; emptied first. As root the node runs as
-   * `nobody`, so every folder above it must be enterable by others (a fresh `mkdtemp`
-   * folder is; a folder inside one is not).
+   * Folder for the node's config, data and logs; emptied first. As root the node runs as
+   * `nobody`: when nobody cannot reach this folder (a checkout under /root or under a
+   * `mktemp -d` folder), the files go to a fresh folder under the temporary folder instead,
+   * and so does a copy of the distribution when the cache is out of its reach too.
    */
   runDir: string;
   cacheDir?: string;
@@ -125,230 +53,226 @@ export interface StartOptions {
   heap?: string;
 }
 
-export async function startElasticsearch(opts: StartOptions): Promise<RunningElasticsearch> {
+/** The folder the node's files go into: `runDir` (emptied), or a reachable stand-in. */
+function placeFor(runDir: string, prefix: string): string {
+  rmSync(runDir, { recursive: true, force: true });
+  if (asRoot() && !nobodyCanEnter(dirname(runDir))) {
+    const place = reachableScratch(prefix);
+    // mkdtemp made it 0700: nobody must pass through it to its own node folders.
+    chmodSync(place, 0o711);
+    return place;
+  }
+  mkdirSync(runDir, { recursive: true });
+  return runDir;
+}
+
+async function prepare(opts: StartOptions, prefix: string): Promise<{ place: string; home: string; javaHome: string }> {
   const javaHome = findJavaHome();
   if (!javaHome) throw new Error(unavailableReason());
-  const home = await ensureDistribution(opts.cacheDir);
-  const runDir = resolve(opts.runDir);
-  rmSync(runDir, { recursive: true, force: true });
-  const conf = join(runDir, 'config');
-  mkdirSync(runDir, { recursive: true });
-  cpSync(join(home, 'config'), conf, { recursive: true });
-  writeFileSync(
-    join(conf, 'elasticsearch.yml'),
-    [
-      'cluster.name: otel-audit-dev',
-      'node.name: node-1',
-      `path.data: ${join(runDir, 'data')}`,
-      `path.logs: ${join(runDir, 'logs')}`,
-      'network.host: 127.0.0.1',
-      // Port 0 and a ports file: the OS picks free ports, no race with other tests.
-      'http.port: 0',
-      'transport.port: 0',
-      'node.portsfile: true',
-      'discovery.type: single-node',
-      'xpack.security.enabled: true',
-      // Plain HTTP is acceptable only because the node listens on loopback alone.
-      'xpack.security.http.ssl.enabled: false',
-      'xpack.security.transport.ssl.enabled: false',
-      // Developer laptops and CI disks run full; a test node must not go read-only.
-      'cluster.routing.allocation.disk.threshold_enabled: false',
-      '',
-    ].join('\n'),
-  );
-  const env = {
-    ...process.env,
-    ES_PATH_CONF: conf,
-    ES_JAVA_HOME: javaHome,
-    ES_JAVA_OPTS: `-Xms${opts.heap ?? '512m'} -Xmx${opts.heap ?? '512m'}`,
-    HOME: runDir,
-  };
-  const superuser: Credentials = { username: 'elastic', password: secret() };
-  await run(join(home, 'bin', 'elasticsearch-keystore'), ['create'], { env });
-  await runWithInput(join(home, 'bin', 'elasticsearch-keystore'), ['add', '-x', 'bootstrap.password'], superuser.password, env);
-  const users = await provisionFileRealm(home, conf, env);
+  const cached = await ensureDistribution(opts.cacheDir);
+  const place = placeFor(resolve(opts.runDir), prefix);
+  return { place, home: runnableHome(cached, place), javaHome };
+}
 
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) await chownTree(runDir);
-  const pidFile = join(runDir, 'elasticsearch.pid');
-  const command = asRoot
-    ? ['setpriv', `--reuid=${UNPRIVILEGED_ID}`, `--regid=${UNPRIVILEGED_ID}`, '--clear-groups', '--']
-    : [];
-  // -d: daemonize; the command returns once the node has started (or failed to).
-  const started = spawnSync(command[0] ?? join(home, 'bin', 'elasticsearch'), [
-    ...command.slice(1),
-    ...(asRoot ? [join(home, 'bin', 'elasticsearch')] : []),
-    '-d',
-    '-p',
-    pidFile,
-  ], { env, encoding: 'utf8', timeout: 180_000 });
-  if (started.status !== 0) {
-    const log = join(runDir, 'logs', 'otel-audit-dev.log');
-    const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-30).join('\n') : '';
-    throw new Error(`Elasticsearch did not start (exit ${started.status}):\n${started.stdout}\n${started.stderr}\n${tail}`);
-  }
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  const port = readFileSync(join(runDir, 'logs', 'http.ports'), 'utf8').trim().split('\n')[0]!.split(':').at(-1);
-  const url = `http://127.0.0.1:${port}`;
+export async function startElasticsearch(opts: StartOptions): Promise<RunningElasticsearch> {
+  const { place, home, javaHome } = await prepare(opts, 'otel-audit-es-');
+  const node: NodeFiles = { name: 'node-1', dir: place, home, javaHome, heap: opts.heap ?? '512m' };
+  // Port 0 and a ports file: the OS picks free ports, no race with other tests.
+  writeNodeConfig(node, 'otel-audit-dev', ['http.port: 0', 'transport.port: 0', 'discovery.type: single-node']);
+  const users = await provisionUsers(node);
+  const { pid, httpPort } = await launchNode(node);
+  const url = `http://127.0.0.1:${httpPort}`;
   try {
-    await waitForGreen(url, superuser);
-    const version = await nodeVersion(url, superuser);
-    const node: RunningElasticsearch = { url, version, pid, superuser, ...users, runDir };
-    writeFileSync(join(runDir, 'node.json'), JSON.stringify(node, null, 2), { mode: 0o600 });
-    return node;
+    await waitForHealth(url, users.superuser, 'yellow');
+    const running: RunningElasticsearch = { url, version: await nodeVersion(url, users.superuser), pid, ...users, runDir: place };
+    writeFileSync(join(place, 'node.json'), JSON.stringify(running, null, 2), { mode: 0o600 });
+    return running;
   } catch (err) {
     await stopElasticsearch(pid);
     throw err;
   }
 }
 
+export interface ClusterNode {
+  name: string;
+  url: string;
+  /** 0 while the node is down. */
+  pid: number;
+  /** The node's folder: `config/`, `data/` (its shards) and `logs/`. */
+  dir: string;
+  dataDir: string;
+  transportPort: number;
+}
+
+export interface RunningCluster extends AuditUsers {
+  /** Every node's HTTP address; any of them takes requests for the whole cluster. */
+  urls: string[];
+  nodes: ClusterNode[];
+  version: string;
+  runDir: string;
+  /** Kept for restarts: the same distribution, JDK and heap. */
+  home: string;
+  javaHome: string;
+  heap: string;
+}
+
+export interface ClusterOptions extends StartOptions {
+  /** Master-eligible data nodes. Default: 3 (two of them keep a quorum when one dies). */
+  nodes?: number;
+}
+
 /**
- * Roles and users go into the file realm (`roles.yml`, `elasticsearch-users`), not the
- * security API: the minimal distribution lacks the analysis module the `.security`
- * index needs, so the native realm cannot store anything there. The reserved `elastic`
- * user still works from the keystore's bootstrap password.
+ * Several nodes on loopback, each with its own HTTP and transport port (chosen free up
+ * front, and kept: a restarted node must be found where the others' seed list says),
+ * discovering each other through `discovery.seed_hosts` and bootstrapped once with
+ * `cluster.initial_master_nodes`. Same distribution and users as the single node.
  */
-async function provisionFileRealm(
-  home: string,
-  conf: string,
-  env: NodeJS.ProcessEnv,
-): Promise<Pick<RunningElasticsearch, 'admin' | 'writer' | 'reader'>> {
-  // JSON is YAML: one serializer, no hand-written YAML.
-  writeFileSync(
-    join(conf, 'roles.yml'),
-    Object.entries(AUDIT_ROLES)
-      .map(([name, body]) => `${name}: ${JSON.stringify(body)}`)
-      .join('\n') + '\n',
+export async function startElasticsearchCluster(opts: ClusterOptions): Promise<RunningCluster> {
+  const count = opts.nodes ?? 3;
+  if (!Number.isInteger(count) || count < 1 || count > 9) throw new Error(`a cluster has 1 to 9 nodes, got ${count}`);
+  const { place, home, javaHome } = await prepare(opts, 'otel-audit-es-cluster-');
+  const heap = opts.heap ?? '512m';
+  const ports = await freePorts(count * 2);
+  const files: NodeFiles[] = Array.from({ length: count }, (_, i) => ({ name: `node-${i + 1}`, dir: join(place, `node-${i + 1}`), home, javaHome, heap }));
+  const transport = files.map((_, i) => ports[count + i]!);
+  const clusterName = `otel-audit-cluster-${randomBytes(4).toString('hex')}`;
+  files.forEach((node, i) =>
+    writeNodeConfig(node, clusterName, [
+      `http.port: ${ports[i]}`,
+      `transport.port: ${transport[i]}`,
+      `discovery.seed_hosts: ${JSON.stringify(transport.map((p) => `127.0.0.1:${p}`))}`,
+      `cluster.initial_master_nodes: ${JSON.stringify(files.map((f) => f.name))}`,
+    ]),
   );
-  const users = {
-    admin: { username: 'audit-admin', password: secret(), role: 'audit_admin' },
-    writer: { username: 'audit-writer', password: secret(), role: 'audit_writer' },
-    reader: { username: 'audit-reader', password: secret(), role: 'audit_reader' },
-  };
-  for (const u of Object.values(users)) {
-    await run(join(home, 'bin', 'elasticsearch-users'), ['useradd', u.username, '-p', u.password, '-r', u.role], { env });
-  }
-  const strip = ({ username, password }: Credentials) => ({ username, password });
-  return { admin: strip(users.admin), writer: strip(users.writer), reader: strip(users.reader) };
-}
-
-export async function stopElasticsearch(pid: number, timeoutMs = 30_000): Promise<void> {
-  if (!alive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(200);
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
-}
-
-async function waitForGreen(url: string, auth: Credentials, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      await es(url, auth, 'GET', '/_cluster/health?wait_for_status=yellow&timeout=5s');
-      return;
-    } catch (err) {
-      last = err;
-      await sleep(500);
-    }
-  }
-  throw new Error(`Elasticsearch at ${url} did not become ready: ${String(last)}`);
-}
-
-async function nodeVersion(url: string, auth: Credentials): Promise<string> {
-  // The minimal distribution has no `GET /` handler; the nodes API tells the version.
-  const body = (await es(url, auth, 'GET', '/_nodes/_local?filter_path=nodes.*.version')) as {
-    nodes: Record<string, { version: string }>;
-  };
-  return Object.values(body.nodes)[0]!.version;
-}
-
-async function es(url: string, auth: Credentials, method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(url + path, {
-    method,
-    headers: {
-      authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
+  const users = await provisionUsers(files[0]!, files.slice(1));
+  const launched = await Promise.allSettled(files.map((node) => launchNode(node)));
+  const nodes: ClusterNode[] = files.map((node, i) => {
+    const result = launched[i]!;
+    return {
+      name: node.name,
+      url: `http://127.0.0.1:${ports[i]}`,
+      pid: result.status === 'fulfilled' ? result.value.pid : 0,
+      dir: node.dir,
+      dataDir: join(node.dir, 'data'),
+      transportPort: transport[i]!,
+    };
   });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-function runWithInput(cmd: string, args: string[], input: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const result = spawnSync(cmd, args, { input, env, encoding: 'utf8' });
-  if (result.status !== 0) return Promise.reject(new Error(`${cmd} ${args.join(' ')}: ${result.stderr}`));
-  return Promise.resolve();
-}
-
-async function chownTree(dir: string): Promise<void> {
-  await chown(dir, UNPRIVILEGED_ID, UNPRIVILEGED_ID);
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    await chown(join(entry.parentPath, entry.name), UNPRIVILEGED_ID, UNPRIVILEGED_ID);
-  }
-}
-
-function secret(): string {
-  return randomBytes(18).toString('base64url');
-}
-
-function alive(pid: number): boolean {
+  const cluster: RunningCluster = { urls: nodes.map((n) => n.url), nodes, version: '', runDir: place, home, javaHome, heap, ...users };
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    const failed = launched.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await waitForHealth(nodes[0]!.url, users.superuser, 'green', count);
+    cluster.version = await nodeVersion(nodes[0]!.url, users.superuser);
+    writeFileSync(join(place, 'cluster.json'), JSON.stringify(cluster, null, 2), { mode: 0o600 });
+    return cluster;
+  } catch (err) {
+    await stopElasticsearchCluster(cluster);
+    throw err;
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Starts a node of the cluster again, on its data and ports (after a SIGKILL, say), and
+ * waits until the cluster counts it again. Updates `node.pid`.
+ */
+export async function restartClusterNode(cluster: RunningCluster, node: ClusterNode): Promise<void> {
+  if (node.pid && alive(node.pid)) throw new Error(`${node.name} (pid ${node.pid}) is still running`);
+  const { pid } = await launchNode({ name: node.name, dir: node.dir, home: cluster.home, javaHome: cluster.javaHome, heap: cluster.heap });
+  node.pid = pid;
+  await waitForHealth(node.url, cluster.superuser, 'yellow', cluster.nodes.length);
+}
+
+export async function stopElasticsearchCluster(cluster: RunningCluster): Promise<void> {
+  await Promise.all(cluster.nodes.map((n) => (n.pid ? stopElasticsearch(n.pid) : undefined)));
+}
+
+/** Ports the OS has just found free on loopback (all held at once, so they differ). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((ok, fail) => {
+      const s = createServer();
+      s.once('error', fail);
+      s.listen(0, '127.0.0.1', () => ok(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+  return ports;
+}
 
 // ---- command line: npm run es:start / es:stop -------------------------------------
+/** Pointers to where the dev node's and dev cluster's files are (maybe outside the checkout: see placeFor). */
 const DEV_RUN_DIR = join(CACHE_DIR, 'dev-node');
+const DEV_CLUSTER_DIR = join(CACHE_DIR, 'dev-cluster');
 
-function printConnection(node: RunningElasticsearch): void {
+function printConnection(urls: string[], users: AuditUsers, version: string, where: string): void {
   const lines = [
-    `ELASTICSEARCH_URL=${node.url}`,
-    `ELASTICSEARCH_USERNAME=${node.admin.username}`,
-    `ELASTICSEARCH_PASSWORD=${node.admin.password}`,
-    `ELASTICSEARCH_VERSION=${node.version}`,
-    `# collector (create only): ${node.writer.username} / ${node.writer.password}`,
-    `# export service (reads events, writes export jobs): ${node.reader.username} / ${node.reader.password}`,
-    `# superuser: ${node.superuser.username} / ${node.superuser.password}`,
-    `# pid ${node.pid}, data in ${node.runDir}; stop with: npm run es:stop`,
+    `ELASTICSEARCH_URL=${urls[0]}`,
+    `ELASTICSEARCH_USERNAME=${users.admin.username}`,
+    `ELASTICSEARCH_PASSWORD=${users.admin.password}`,
+    `ELASTICSEARCH_VERSION=${version}`,
+    ...(urls.length > 1 ? [`# every node: ${urls.join(' ')}`] : []),
+    `# collector (create only): ${users.writer.username} / ${users.writer.password}`,
+    `# export service (reads events, writes export jobs): ${users.reader.username} / ${users.reader.password}`,
+    `# superuser: ${users.superuser.username} / ${users.superuser.password}`,
+    `# ${where}; stop with: npm run es:stop${urls.length > 1 ? ` -- --nodes ${urls.length}` : ''}`,
   ];
   console.log(lines.join('\n'));
 }
 
-async function readDevNode(): Promise<RunningElasticsearch | undefined> {
+async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(join(DEV_RUN_DIR, 'node.json'), 'utf8')) as RunningElasticsearch;
+    return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch {
     return undefined;
   }
 }
 
-async function main(command: string | undefined): Promise<void> {
-  if (command === 'start') {
-    const existing = await readDevNode();
-    if (existing && alive(existing.pid)) return printConnection(existing);
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({ args: argv, options: { nodes: { type: 'string' } }, allowPositionals: true, strict: true });
+  const command = positionals[0];
+  const count = Number(values.nodes ?? 1);
+  if (!['start', 'stop'].includes(command ?? '') || !Number.isInteger(count) || count < 1) {
+    throw new Error('usage: tsx scripts/elasticsearch.ts start|stop [--nodes <n>]');
+  }
+  const pointer = join(count > 1 ? DEV_CLUSTER_DIR : DEV_RUN_DIR, count > 1 ? 'cluster.json' : 'node.json');
+  if (count > 1) {
+    const existing = await readJson<RunningCluster>(pointer);
+    const running = existing?.nodes.filter((n) => n.pid && alive(n.pid)) ?? [];
+    if (command === 'stop') {
+      if (!existing || running.length === 0) return console.log('the Elasticsearch cluster is not running');
+      await stopElasticsearchCluster(existing);
+      return console.log(`stopped the Elasticsearch cluster (pids ${running.map((n) => n.pid).join(', ')})`);
+    }
+    if (existing && running.length > 0) return printConnection(existing.urls, existing, existing.version, `pids ${running.map((n) => n.pid).join(', ')}`);
     const reason = unavailableReason();
     if (reason) throw new Error(`cannot start Elasticsearch: ${reason}`);
-    printConnection(await startElasticsearch({ runDir: DEV_RUN_DIR }));
-  } else if (command === 'stop') {
-    const existing = await readDevNode();
+    const cluster = await startElasticsearchCluster({ runDir: DEV_CLUSTER_DIR, nodes: count });
+    writePointer(pointer, cluster);
+    return printConnection(cluster.urls, cluster, cluster.version, `pids ${cluster.nodes.map((n) => n.pid).join(', ')}, data in ${cluster.runDir}`);
+  }
+  const existing = await readJson<RunningElasticsearch>(pointer);
+  if (command === 'stop') {
     if (!existing || !alive(existing.pid)) return console.log('Elasticsearch is not running');
     await stopElasticsearch(existing.pid);
-    console.log(`stopped Elasticsearch (pid ${existing.pid})`);
-  } else {
-    throw new Error('usage: tsx scripts/elasticsearch.ts start|stop');
+    return console.log(`stopped Elasticsearch (pid ${existing.pid})`);
   }
+  if (existing && alive(existing.pid)) return printConnection([existing.url], existing, existing.version, `pid ${existing.pid}, data in ${existing.runDir}`);
+  const reason = unavailableReason();
+  if (reason) throw new Error(`cannot start Elasticsearch: ${reason}`);
+  const node = await startElasticsearch({ runDir: DEV_RUN_DIR });
+  writePointer(pointer, node);
+  printConnection([node.url], node, node.version, `pid ${node.pid}, data in ${node.runDir}`);
+}
+
+/** The connection file in the checkout, also when the node's own files had to go elsewhere. */
+function writePointer(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(value, null, 2), { mode: 0o600 });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv[2]).catch((err: unknown) => {
+  main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });

@@ -47,6 +47,7 @@ export default async function setup(project: TestProject) {
   });
   return async () => {
     await stopElasticsearch(node.pid);
-    rmSync(runDir, { recursive: true, force: true });
+    // node.runDir differs from runDir when nobody could not reach runDir (a private TMPDIR, as root).
+    for (const dir of new Set([runDir, node.runDir])) rmSync(dir, { recursive: true, force: true });
   };
 }
