@@ -87,6 +87,8 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowserReason
             outcome: i % 5 === 0 ? 'failure' : 'success',
             client: { ip: `10.0.0.${(i % 250) + 1}` },
             ...(token ? { resource: { type: 'api_token', id: `tok-${i}`, name: `CI token ${i}`, href: `https://app.example.test/tokens/tok-${i}` } } : {}),
+            // What changed, shown on the row's details and in the export's last two columns.
+            ...(token ? { changes: [{ field: 'scopes', from: ['read'], to: ['read', `write-${i}`] }, { field: 'secret', to: '[REDACTED]' }], metadata: { ttlDays: i, rotated: false } } : {}),
             message: token ? 'API token created' : 'Logged on',
             service: { name: token ? 'tokens-api' : 'login-app' },
             // Three of Bob's events, recorded in one request's trace (one span each).
@@ -174,6 +176,18 @@ describe.skipIf(skipBrowser)(`web viewer in headless chromium${skipBrowserReason
         expect(csv).toHaveLength(20);
         expect(new Set(csv.map((r) => r['Service']))).toEqual(new Set(['tokens-api', 'login-app']));
         expect(new Set(csv.map((r) => r['User ID']))).toEqual(new Set(['u-carol']));
+        // A row's details show the same text as the export's Changes and Metadata cells.
+        const withChanges = csv.filter((r) => r['Changes'] !== '');
+        expect(withChanges).toHaveLength(5);
+        expect(withChanges[0]!['Changes']).toMatch(/^scopes: \["read"\] → \["read","write-\d+"\]\nsecret: → \[REDACTED\]$/);
+        const details = page.locator('#events details.event-details');
+        expect(await details.count()).toBe(5);
+        await details.first().locator('summary').click();
+        expect(await details.first().locator('[data-column="changes"]').isVisible()).toBe(true);
+        const shown = async (col: string) => (await page.locator(`#events [data-column="${col}"]`).allTextContents()).sort();
+        expect(await shown('changes')).toEqual(withChanges.map((r) => r['Changes']).sort());
+        expect(await shown('metadata')).toEqual(withChanges.map((r) => r['Metadata']).sort());
+        await shot(page, 'row-details');
 
         // Asking for every user by URL is refused by the service, not just hidden by the page.
         await page.goto(`${base}/?view=all&${range}`);

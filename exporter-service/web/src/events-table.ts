@@ -1,4 +1,6 @@
 import type { AuditEvent } from '@otel-audit/contract';
+// The same text as the export's Changes and Metadata columns, from the same function.
+import { changesText, metadataText } from '@otel-audit/contract/export-text';
 import { h } from './dom.js';
 import { formatInstant, type DisplayZone } from './time-zone.js';
 
@@ -32,7 +34,7 @@ export function eventRow(e: AuditEvent, zone: DisplayZone, traceHref: (traceId: 
     h('td', { class: 'nowrap' }, h('time', { datetime: e.time }, formatInstant(e.time, zone))),
     h('td', {}, user),
     h('td', {}, e.workspace?.name ?? e.workspace?.id ?? ''),
-    h('td', {}, h('code', {}, e.action), e.message ? h('div', { class: 'detail' }, e.message) : null),
+    h('td', {}, h('code', {}, e.action), e.message ? h('div', { class: 'detail' }, e.message) : null, changeDetails(e)),
     h('td', {}, e.resource?.type ?? ''),
     h('td', {}, href && target ? h('a', { href, rel: 'noopener noreferrer', target: '_blank' }, target) : target),
     h('td', {}, h('span', { class: `outcome outcome-${e.outcome}` }, OUTCOME_LABELS[e.outcome] ?? e.outcome)),
@@ -46,4 +48,22 @@ export function eventRow(e: AuditEvent, zone: DisplayZone, traceHref: (traceId: 
 function traceLink(traceId: string, spanId: string | undefined, href: string): HTMLAnchorElement {
   const title = `Show the events of trace ${traceId}${spanId ? ` (this one: span ${spanId})` : ''}`;
   return h('a', { href, title, 'aria-label': title, 'data-trace-id': traceId }, h('code', {}, `${traceId.slice(0, 8)}…`));
+}
+
+/**
+ * What changed and the event's metadata, folded under the action: one `field: old → new`
+ * and one `key: value` per line, as in the export's Changes and Metadata columns.
+ */
+function changeDetails(e: AuditEvent): HTMLElement | null {
+  const changes = changesText(e.changes);
+  const metadata = metadataText(e.metadata);
+  if (!changes && !metadata) return null;
+  const count = (e.changes?.length ?? 0) + Object.keys(e.metadata ?? {}).length;
+  return h(
+    'details',
+    { class: 'event-details' },
+    h('summary', {}, `Changes and metadata (${count})`),
+    changes ? h('div', { class: 'lines', 'data-column': 'changes', 'aria-label': 'Changes' }, changes) : null,
+    metadata ? h('div', { class: 'lines', 'data-column': 'metadata', 'aria-label': 'Metadata' }, metadata) : null,
+  );
 }
