@@ -221,8 +221,8 @@ describe('CSV', () => {
     const { state, events } = countingSource(total);
     const stream = csvStream(events, csvFormat());
     await nextTurn();
+    // Nothing is read ahead beyond a chunk or two of text, or nothing at all before the first read.
     const early = state.pulled;
-    expect(early).toBeGreaterThan(0);
     expect(early).toBeLessThan(500);
     // Still bounded a while later (not "exactly as many": a loaded machine may still be filling
     // the stream's buffer after one turn); without back-pressure all 50,000 would be pulled.

@@ -107,6 +107,11 @@ export interface EventQuery {
   after?: EventCursor;
   /** Stop after this many events. */
   limit?: number;
+  /**
+   * The event fields the reader needs (an export's columns: `exportFields`); a store may
+   * leave the others out of the events it yields. Default: every field.
+   */
+  fields?: readonly (keyof AuditEvent)[];
 }
 
 /**

@@ -1,0 +1,87 @@
+import { errors, type Client } from '@elastic/elasticsearch';
+
+export interface ScanHit<T> {
+  _source?: T;
+  sort?: unknown[];
+}
+
+export interface ScanOptions {
+  index: string;
+  query: Record<string, unknown>;
+  /** Must end in a unique field (an id), or search_after can skip or repeat hits. */
+  sort: Record<string, unknown>[];
+  size: number;
+  signal?: AbortSignal | undefined;
+  /** Start after this sort value (keyset pagination across calls). */
+  searchAfter?: unknown[] | undefined;
+  /** Stop after this many hits. */
+  limit?: number | undefined;
+  /** `_source` paths to fetch; all of it when undefined. */
+  sourceIncludes?: readonly string[] | undefined;
+}
+
+/**
+ * Every hit of `query` in `sort` order, through a point in time and search_after, in
+ * constant memory; the one scan of the store (events, chains, digests). Nothing when the
+ * index does not exist yet. Each page's answer is cut to what the loop reads
+ * (`filter_path`: no shard counts, scores or ids to parse), and `_source` to the paths
+ * asked for: an export of a few columns does not parse, or move, the rest of a document.
+ */
+export async function* pointInTimeScan<T>(client: Client, o: ScanOptions): AsyncGenerator<ScanHit<T>> {
+  let pit: string;
+  try {
+    pit = await openPointInTime(client, o.index, o.signal);
+  } catch (err) {
+    if (err instanceof errors.ResponseError && err.statusCode === 404) return;
+    throw err;
+  }
+  try {
+    let searchAfter = o.searchAfter;
+    let remaining = o.limit ?? Number.POSITIVE_INFINITY;
+    for (;;) {
+      const size = Math.min(o.size, remaining);
+      const page = await client.search<T>(
+        {
+          pit: { id: pit, keep_alive: '1m' },
+          size,
+          query: o.query,
+          sort: o.sort as never,
+          track_total_hits: false,
+          ...(o.sourceIncludes ? { _source: { includes: [...o.sourceIncludes] } } : {}),
+          ...(searchAfter ? { search_after: searchAfter as never } : {}),
+          filter_path: ['pit_id', 'hits.hits._source', 'hits.hits.sort'],
+        },
+        { signal: o.signal },
+      );
+      if (page.pit_id) pit = page.pit_id;
+      // filter_path drops `hits` altogether from a page without any.
+      const hits = (page.hits?.hits ?? []) as ScanHit<T>[];
+      yield* hits;
+      remaining -= hits.length;
+      if (hits.length < size || remaining <= 0) return;
+      searchAfter = hits.at(-1)!.sort;
+    }
+  } finally {
+    await client.closePointInTime({ id: pit }).catch(() => undefined);
+  }
+}
+
+/**
+ * A daily index the collector has just created joins the alias before its shard has
+ * started, and a point in time over the alias fails (503, no shard available) for those
+ * few milliseconds. Retried briefly rather than opened with partial results, which could
+ * silently leave events of a shard that is really down out of an audit export.
+ */
+async function openPointInTime(client: Client, index: string, signal: AbortSignal | undefined): Promise<string> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return (await client.openPointInTime({ index, keep_alive: '1m' }, { signal })).id;
+    } catch (err) {
+      // 503 "no shard available" / "missing shards": a shard still starting, or really down.
+      const unavailable = err instanceof errors.ResponseError && err.statusCode === 503;
+      if (!unavailable || attempt === 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      signal?.throwIfAborted();
+    }
+  }
+}
