@@ -2,6 +2,8 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import { createElasticsearchClient } from './internal/es-client.js';
 import { EsBulkWriter } from './internal/es-bulk-writer.js';
 import { searchWords } from './internal/search-words.js';
+import { documentPaths } from './internal/document-fields.js';
+import { pointInTimeScan } from './internal/point-in-time-scan.js';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { AuditStore, DeadLetterProblem, DeadLetterQuery, DeadLetterReader, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import type { SignedDigest } from './digest-signing.js';
@@ -20,8 +22,10 @@ import {
   indexFor,
 } from './internal/ecs-document.js';
 import { RETENTION_POLICY_NAME, lifecycleSettings, retentionPolicy } from './internal/retention-policy.js';
+import { checkedLayout, eventIndexSettings, replicaSettings, type IndexLayout } from './internal/index-settings.js';
 
-export interface ElasticsearchStoreOptions {
+/** With IndexLayout: shards, replicas, refresh interval and `wait_for_active_shards` (defaults for one node). */
+export interface ElasticsearchStoreOptions extends IndexLayout {
   url: string;
   username?: string;
   password?: string;
@@ -55,6 +59,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
   readonly #writer: EsBulkWriter;
 
   constructor(opts: ElasticsearchStoreOptions) {
+    checkedLayout(opts);
     this.#opts = opts;
     const url = new URL(opts.url);
     url.username = '';
@@ -77,7 +82,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
         priority: 200,
         template: {
           // One replica where the cluster has room for it, none on a single node.
-          settings: { number_of_shards: 1, auto_expand_replicas: '0-1', ...lifecycle },
+          settings: { ...eventIndexSettings(this.#opts), ...lifecycle },
           mappings: EVENT_MAPPINGS as never,
           aliases: { [READ_ALIAS]: {} },
         },
@@ -87,14 +92,14 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
         name: REJECTED_TEMPLATE_NAME,
         index_patterns: [`${REJECTED_PREFIX}*`],
         priority: 200,
-        template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1', ...lifecycle }, mappings: REJECTED_MAPPINGS as never },
+        template: { settings: { number_of_shards: 1, ...replicaSettings(this.#opts), ...lifecycle }, mappings: REJECTED_MAPPINGS as never },
         _meta: { description: 'otel-audit dead letters: records the collector refused, with the reason' },
       });
       await this.client.indices.putIndexTemplate({
         name: DIGESTS_INDEX,
         index_patterns: [`${DIGESTS_INDEX}*`],
         priority: 200,
-        template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1' }, mappings: DIGEST_MAPPINGS as never },
+        template: { settings: { number_of_shards: 1, ...replicaSettings(this.#opts) }, mappings: DIGEST_MAPPINGS as never },
         _meta: { description: 'otel-audit signed digests of the collectors\' hash chains' },
       });
       // Daily indices created before chaining (or before trace context) have a strict
@@ -124,6 +129,12 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
       }
       throw err;
     }
+  }
+
+  /** `wait_for_active_shards` of every write, when set; Elasticsearch's default (the primary alone) otherwise. */
+  #waitForShards(): { wait_for_active_shards?: number | 'all' } {
+    const wait = this.#opts.waitForActiveShards;
+    return wait === undefined ? {} : { wait_for_active_shards: wait };
   }
 
   /**
@@ -184,7 +195,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
 
   async insertDigest(digest: SignedDigest): Promise<void> {
     try {
-      await this.client.create({ index: DIGESTS_INDEX, id: `${digest.chainId}:${digest.lastSeq}`, document: digest });
+      await this.client.create({ index: DIGESTS_INDEX, id: `${digest.chainId}:${digest.lastSeq}`, document: digest, ...this.#waitForShards() });
     } catch (err) {
       if (err instanceof errors.ResponseError && err.statusCode === 409) return;
       throw err;
@@ -266,29 +277,8 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
   }
 
   /** Every hit of `query` in `sort` order: a point in time and search_after, constant memory. */
-  async *#scan<T>(index: string, query: Record<string, unknown>, sort: Record<string, 'asc' | 'desc'>[], signal?: AbortSignal, size = this.#opts.pageSize ?? 1000) {
-    let pit: string;
-    try {
-      pit = (await this.client.openPointInTime({ index, keep_alive: '1m' }, { signal })).id;
-    } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return;
-      throw err;
-    }
-    try {
-      let searchAfter: unknown[] | undefined;
-      for (;;) {
-        const page = await this.client.search<T>(
-          { pit: { id: pit, keep_alive: '1m' }, size, query, sort: sort as never, track_total_hits: false, ...(searchAfter ? { search_after: searchAfter as never } : {}) },
-          { signal },
-        );
-        if (page.pit_id) pit = page.pit_id;
-        yield* page.hits.hits;
-        if (page.hits.hits.length < size) return;
-        searchAfter = page.hits.hits.at(-1)!.sort as unknown[];
-      }
-    } finally {
-      await this.client.closePointInTime({ id: pit }).catch(() => undefined);
-    }
+  #scan<T>(index: string, query: Record<string, unknown>, sort: Record<string, 'asc' | 'desc'>[], signal?: AbortSignal, size = this.#opts.pageSize ?? 1000) {
+    return pointInTimeScan<T>(this.client, { index, query, sort, size, signal });
   }
 
   async insertRejected(records: readonly RejectedRecord[]): Promise<void> {
@@ -310,7 +300,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
           : {}),
       },
     ]);
-    const response = await this.client.bulk({ operations });
+    const response = await this.client.bulk({ operations, ...this.#waitForShards() });
     const failed = response.items.filter((item) => item.create && item.create.status !== 201 && item.create.status !== 409);
     if (failed.length > 0) {
       const first = failed[0]!.create!;
@@ -348,61 +338,17 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
 
   async *query(q: EventQuery, signal?: AbortSignal): AsyncIterable<AuditEvent> {
     const order = q.order ?? 'asc';
-    const pageSize = this.#opts.pageSize ?? 1000;
-    let pit: string;
-    try {
-      pit = await this.#openPointInTime(signal);
-    } catch (err) {
-      // No event was ever stored: the alias does not exist yet.
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return;
-      throw err;
-    }
-    try {
-      let searchAfter: (string | number)[] | undefined = q.after ? [Date.parse(q.after.time), q.after.id] : undefined;
-      let remaining = q.limit ?? Number.POSITIVE_INFINITY;
-      for (;;) {
-        const size = Math.min(pageSize, remaining);
-        const page = await this.client.search<Record<string, unknown>>(
-          {
-            pit: { id: pit, keep_alive: '1m' },
-            size,
-            query: esQuery(q),
-            sort: [{ '@timestamp': { order } }, { 'event.id': { order } }],
-            track_total_hits: false,
-            ...(searchAfter ? { search_after: searchAfter } : {}),
-          },
-          { signal },
-        );
-        if (page.pit_id) pit = page.pit_id;
-        const hits = page.hits.hits;
-        for (const hit of hits) yield fromDocument(hit._source!);
-        remaining -= hits.length;
-        if (hits.length < size || remaining <= 0) return;
-        searchAfter = hits.at(-1)!.sort as (string | number)[];
-      }
-    } finally {
-      await this.client.closePointInTime({ id: pit }).catch(() => undefined);
-    }
-  }
-
-  /**
-   * A daily index the collector has just created joins the alias before its shard has
-   * started, and a point in time over the alias fails (503, no shard available) for those
-   * few milliseconds. Retried briefly rather than opened with partial results, which could
-   * silently leave events of a shard that is really down out of an audit export.
-   */
-  async #openPointInTime(signal: AbortSignal | undefined): Promise<string> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return (await this.client.openPointInTime({ index: READ_ALIAS, keep_alive: '1m' }, { signal })).id;
-      } catch (err) {
-        // 503 "no shard available" / "missing shards": a shard still starting, or really down.
-        const unavailable = err instanceof errors.ResponseError && err.statusCode === 503;
-        if (!unavailable || attempt === 5) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-        signal?.throwIfAborted();
-      }
-    }
+    const hits = pointInTimeScan<Record<string, unknown>>(this.client, {
+      index: READ_ALIAS,
+      query: esQuery(q),
+      sort: [{ '@timestamp': { order } }, { 'event.id': { order } }],
+      size: this.#opts.pageSize ?? 1000,
+      signal,
+      searchAfter: q.after ? [Date.parse(q.after.time), q.after.id] : undefined,
+      limit: q.limit,
+      sourceIncludes: documentPaths(q.fields),
+    });
+    for await (const hit of hits) yield fromDocument(hit._source!);
   }
 
   async count(q: EventQuery): Promise<number> {
