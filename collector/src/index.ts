@@ -1,13 +1,13 @@
 export { buildCollector, collectorGrpcPort, listenCollectorGrpc, COLLECTOR_DEFAULTS } from './build-collector.js';
 export type { CollectorOptions } from './build-collector.js';
 export { collectorConfigFromEnv, collectorOptionsFromConfig } from './collector-config.js';
+export { COLLECTOR_SETTINGS } from './collector-settings.js';
 export type { CollectorConfig } from './collector-config.js';
 export { CollectorError, COLLECTOR_ERRORS } from './errors.js';
 export type { CollectorErrorCode } from './errors.js';
-export { RetentionJob, retentionCutoff, retentionFromConfig, RETENTION_DEFAULT_INTERVAL_MS } from './internal/retention.js';
+export { retentionFromConfig } from './internal/retention.js';
 export type { RetentionOptions, RetentionSetup } from './internal/retention.js';
 export type { RetentionConfig } from './collector-config.js';
-export { INTEGRITY_DEFAULTS, chainIdIn } from './internal/chain-keeper.js';
 export type { IntegrityOptions } from './internal/chain-keeper.js';
 export { replayDeadLetters } from './replay-dead-letters.js';
 export type { ReplayResult } from './replay-dead-letters.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AUDIT_ACTIONS } from '@otel-audit/contract';
-import { EVENT_MAPPINGS } from '@otel-audit/store';
+import { EVENT_MAPPINGS } from '../../store/src/internal/ecs-document.js';
 import { describe, expect, it } from 'vitest';
 
 /**

@@ -6,7 +6,7 @@ import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@otel-audit/contract';
-import { neutralizeFormulas, restoreFormulas } from '../src/index.js';
+import { neutralizeFormulas, restoreFormulas } from '../src/neutralize-formulas.js';
 import { csvStream, EXPORT_FORMAT_DEFAULTS } from '../src/internal/export-writers.js';
 import { convertWithLibreOffice, csvImportFilter, libreOfficeNote, skipLibreOffice, type CsvImport } from '../../test/support/libreoffice.js';
 

@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@otel-audit/contract';
-import { buildExportService, signToken, type TokenClaims } from '@otel-audit/exporter-service';
+import { buildExportService, signToken } from '@otel-audit/exporter-service';
+import type { TokenClaims } from '../src/auth.js';
 import { elasticsearch } from '../../test/support/elasticsearch.js';
 import { validEvent } from '../../test/support/otlp-json.js';
 import { elasticsearchStores, eventually, isolatedDay, sqliteStores, type StorePair } from '../../test/support/services.js';

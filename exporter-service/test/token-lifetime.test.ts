@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_DEFAULTS, buildExportService, createAuthenticator, exportServiceConfigFromEnv, signToken } from '@otel-audit/exporter-service';
+import { AUTH_DEFAULTS, buildExportService, exportServiceConfigFromEnv, signToken } from '@otel-audit/exporter-service';
+import { createAuthenticator } from '../src/auth.js';
 import { SqliteStore } from '@otel-audit/store';
 import { validEvent } from '../../test/support/otlp-json.js';
 

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DirectoryFileStorage,
-  VIEWER_CSP,
   buildExportService,
   exportServiceConfigFromEnv,
   signToken,
   type ExportServiceOptions,
 } from '@otel-audit/exporter-service';
+import { VIEWER_CSP } from '../src/internal/web-viewer.js';
 import { SqliteExportJobStore, SqliteStore } from '@otel-audit/store';
 
 const SECRET = 'web-viewer-routes-secret-of-32-characters';

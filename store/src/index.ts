@@ -3,7 +3,7 @@ export { ElasticsearchStore } from './elasticsearch-store.js';
 export type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
 export { SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
-export { ElasticsearchExportJobStore, SqliteExportJobStore, EXPORT_JOBS_INDEX, EXPORT_JOB_MAPPINGS } from './export-jobs.js';
+export { ElasticsearchExportJobStore, SqliteExportJobStore } from './export-jobs.js';
 export type {
   ElasticsearchExportJobStoreOptions,
   ExportJob,
@@ -17,33 +17,14 @@ export { intFromEnv, settingTable, settingsReader } from './env-settings.js';
 // Thrown by the env readers above; re-exported so their callers need not depend on the contract.
 export { CodedError, ConfigError } from '@otel-audit/contract';
 export type { Setting, SettingTable, SettingType, SettingsReader } from './env-settings.js';
-export { RETENTION_POLICY_NAME, retentionPolicy } from './internal/retention-policy.js';
+export { RETENTION_POLICY_NAME } from './internal/retention-policy.js';
 export type { StoreConfig } from './create-store.js';
-export {
-  EVENT_MAPPINGS,
-  INDEX_PREFIX,
-  READ_ALIAS,
-  TEMPLATE_NAME,
-  REJECTED_MAPPINGS,
-  DIGESTS_INDEX,
-  DIGEST_MAPPINGS,
-  REJECTED_PREFIX,
-  REJECTED_TEMPLATE_NAME,
-  indexFor,
-} from './internal/ecs-document.js';
+// The Elasticsearch layout operators see (index names, the read alias); mappings and templates stay inside.
+export { INDEX_PREFIX, READ_ALIAS, DIGESTS_INDEX, indexFor } from './internal/ecs-document.js';
 export { AUDIT_ROLES, AUDIT_USERS } from './security-roles.js';
 export { HashChain, GENESIS_HASH, canonicalEvent, chainHash } from './hash-chain.js';
 export type { ChainPosition, ChainedEvent, ChainSpan, ChainTail } from './hash-chain.js';
-export {
-  Ed25519Signer,
-  checkSignature,
-  generateSigningKey,
-  keyIdOf,
-  publicKeyRing,
-  signRecord,
-  signedBytes,
-  signerFromEnv,
-} from './digest-signing.js';
+export { Ed25519Signer, generateSigningKey, publicKeyRing, signRecord, signerFromEnv } from './digest-signing.js';
 export type { ChainDigest, DigestSigner, SignedDigest } from './digest-signing.js';
 export { verifyIntegrity } from './verify-integrity.js';
 export type { IntegrityProblem, IntegrityReport, VerifyOptions } from './verify-integrity.js';

@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ElasticsearchStore, INDEX_PREFIX, REJECTED_PREFIX, RETENTION_POLICY_NAME, TEMPLATE_NAME, REJECTED_TEMPLATE_NAME, indexFor, retentionPolicy } from '@otel-audit/store';
+import { ElasticsearchStore, INDEX_PREFIX, RETENTION_POLICY_NAME, indexFor } from '@otel-audit/store';
+import { REJECTED_PREFIX, REJECTED_TEMPLATE_NAME, TEMPLATE_NAME } from '../src/internal/ecs-document.js';
+import { retentionPolicy } from '../src/internal/retention-policy.js';
 import { elasticsearch } from '../../test/support/elasticsearch.js';
 import { validEvent } from '../../test/support/otlp-json.js';
 

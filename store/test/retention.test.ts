@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@otel-audit/contract';
-import { ElasticsearchStore, INDEX_PREFIX, REJECTED_PREFIX, SqliteStore, indexFor, type RejectedRecord } from '@otel-audit/store';
+import { ElasticsearchStore, INDEX_PREFIX, SqliteStore, indexFor, type RejectedRecord } from '@otel-audit/store';
+import { REJECTED_PREFIX } from '../src/internal/ecs-document.js';
 import { elasticsearch } from '../../test/support/elasticsearch.js';
 import { validEvent } from '../../test/support/otlp-json.js';
 
