@@ -1,6 +1,7 @@
 export { createAuditLogger, AUDIT_LOGGER_DEFAULTS } from './create-audit-logger.js';
 export type { AuditLogger, AuditLoggerOptions, OtlpProtocol, SpoolOptions } from './create-audit-logger.js';
-export type { DeliveryFailureState, DeliveryStats, UndeliveredReport } from './internal/delivery-processor.js';
+export type { DeliveryFailureState, DeliveryStats } from './internal/delivery-processor.js';
+export type { UndeliveredReport } from './internal/undelivered-report.js';
 export type { FsyncPolicy } from '@otel-audit/spool';
 export { AuditError, AUDIT_ERRORS, ERROR_CODES } from './errors.js';
 export type { AuditErrorCode } from './errors.js';

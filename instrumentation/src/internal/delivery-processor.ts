@@ -3,6 +3,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { AuditError } from '../errors.js';
 import type { DeliveryQueue } from './delivery-queue.js';
+import { undeliveredError, type UndeliveredReport } from './undelivered-report.js';
 import { toReadableLogRecord, type QueuedEvent } from './queued-event.js';
 
 export interface DeliveryStats {
@@ -42,26 +43,6 @@ export interface DeliveryFailureState {
   pending: number;
   /** Failed exports in a row, this one included: 1 starts a failure streak. */
   consecutiveFailures: number;
-}
-
-/**
- * What `flush()` and `shutdown()` reject with (as the AUDIT_ERR_DELIVERY_FAILED error's
- * `details`) when their deadline passed before the collector acknowledged everything.
- */
-export interface UndeliveredReport {
-  /** Records not acknowledged by the collector: exactly the ones it may not have. */
-  undelivered: number;
-  /**
-   * Where they are now. `spool`: in `spoolDir`, sent by the next logger that opens it.
-   * `memory`: still queued (after flush()), retried with backoff. `dropped`: held in
-   * memory only, gone with shutdown().
-   */
-  kept: 'spool' | 'memory' | 'dropped';
-  spoolDir?: string;
-  /** The deadline that passed. */
-  timeoutMillis: number;
-  /** The last failed export's reason, when one failed. */
-  lastError?: string;
 }
 
 interface Waiter {
@@ -268,25 +249,7 @@ export class DeliveryProcessor {
   }
 
   #undelivered(undelivered: number, timeoutMillis: number, kept: UndeliveredReport['kept']): AuditError {
-    const report: UndeliveredReport = {
-      undelivered,
-      kept,
-      ...(this.#o.spoolDir ? { spoolDir: this.#o.spoolDir } : {}),
-      timeoutMillis,
-      ...(this.#lastError ? { lastError: this.#lastError.message } : {}),
-    };
-    const where = {
-      spool: `they stay in the spool ${this.#o.spoolDir} and are sent by the next logger that opens it`,
-      memory: 'they stay queued in memory and are retried',
-      dropped: 'they were held in memory only and are dropped (a spool keeps them for the next start)',
-    }[kept];
-    const last = this.#lastError ? ` (last error: ${this.#lastError.message})` : '';
-    return new AuditError(
-      'AUDIT_ERR_DELIVERY_FAILED',
-      `${undelivered} audit record(s) not acknowledged by the collector within ${timeoutMillis} ms${last}; ${where}`,
-      { ...report },
-      this.#lastError,
-    );
+    return undeliveredError({ undelivered, kept, spoolDir: this.#o.spoolDir, timeoutMillis, lastError: this.#lastError });
   }
 
   #deliveryError(cause: Error): AuditError {
