@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ConfigError } from '@otel-audit/contract';
 import { settingsReader, signerFromEnv, storeConfigFromEnv, type DigestSigner, type StoreConfig } from '@otel-audit/store';
 import { DEFAULT_CLAIMS, loadOrCreateDevSecret, type AuthOptions, type ClaimNames } from './auth.js';
+import { exportFileStorageConfigFromEnv, type ExportFileStorageConfig } from './export-file-storage-config.js';
 import { EXPORT_SERVICE_SETTINGS } from './export-service-settings.js';
 import type { ViewerSignIn } from './internal/web-viewer.js';
 
@@ -15,7 +16,16 @@ export interface ExportServiceConfig {
   maxRangeMs: number;
   auth: AuthOptions;
   /** Background exports: files, signed links, runners. */
-  jobs: { dir: string; linkSecret: string; linkTtlMs: number; concurrency: number; webhookUrl: string | undefined; signer: DigestSigner | undefined };
+  jobs: {
+    dir: string;
+    /** Where the files are kept (AUDIT_EXPORT_STORAGE): `dir`, or an S3 bucket that replicas share. */
+    files: ExportFileStorageConfig;
+    linkSecret: string;
+    linkTtlMs: number;
+    concurrency: number;
+    webhookUrl: string | undefined;
+    signer: DigestSigner | undefined;
+  };
   /** The web viewer at `/`: off, or on with how the page gets its token. */
   viewer: { enabled: boolean; signIn: ViewerSignIn };
   /**
@@ -86,6 +96,7 @@ export function exportServiceConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
     },
     jobs: {
       dir: read.raw('AUDIT_EXPORT_DIR') ?? join(store.dataDir, 'exports'),
+      files: exportFileStorageConfigFromEnv(env, store.dataDir),
       linkSecret,
       linkTtlMs: read.int('AUDIT_EXPORT_LINK_TTL_HOURS') * 3_600_000,
       concurrency: read.int('AUDIT_EXPORT_JOB_CONCURRENCY'),

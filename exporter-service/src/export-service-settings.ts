@@ -55,6 +55,26 @@ export const EXPORT_SERVICE_SETTINGS = settingTable({
     description: 'the longest `from`–`to` range',
   },
   AUDIT_EXPORT_DIR: { type: 'path', defaultText: '`$AUDIT_DATA_DIR/exports`', description: 'where background export files wait for their download' },
+  AUDIT_EXPORT_STORAGE: {
+    type: 'choice',
+    default: 'directory',
+    choices: ['directory', 's3'],
+    description:
+      'where background export files are kept: `directory` (`AUDIT_EXPORT_DIR`) or `s3`, an S3-compatible bucket every replica reaches ([several replicas](exports.md#background-exports-on-several-replicas))',
+  },
+  AUDIT_EXPORT_S3_BUCKET: { type: 'text', description: 'the bucket of export files; required with `AUDIT_EXPORT_STORAGE=s3` (S3 bucket naming rules)' },
+  AUDIT_EXPORT_S3_PREFIX: { type: 'text', description: 'put before every object name, e.g. `otel-audit/exports/`; S3-safe characters, not starting with `/`' },
+  AUDIT_EXPORT_S3_ENDPOINT: { type: 'url', defaultText: 'AWS S3', description: 'an http(s) URL of an S3-compatible server (MinIO, versitygw, Ceph, R2…)' },
+  AUDIT_EXPORT_S3_REGION: {
+    type: 'text',
+    defaultText: '`AWS_REGION`; with an endpoint, `us-east-1`',
+    description: 'the bucket\'s region; required with AWS S3 when `AWS_REGION` is unset',
+  },
+  AUDIT_EXPORT_S3_FORCE_PATH_STYLE: {
+    type: 'boolean',
+    default: false,
+    description: '`true`: `https://host/bucket/key` instead of `https://bucket.host/key`, as most S3-compatible servers want. Credentials come from the standard AWS chain (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, web identity, container or instance role), never from a setting of ours',
+  },
   AUDIT_EXPORT_LINK_SECRET: {
     type: 'secret',
     defaultText: 'a development secret under `AUDIT_DATA_DIR`',
