@@ -1,125 +1,23 @@
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { DiskSpool } from '@otel-audit/spool';
-import { DEFAULT_REDACT } from '@otel-audit/contract';
-import type { AuditStore } from '@otel-audit/store';
 import { CollectorError } from './errors.js';
+import { resolveCollectorOptions, type CollectorOptions } from './collector-options.js';
+import { decodeBody } from './internal/decode-body.js';
+
+export { COLLECTOR_DEFAULTS, type CollectorOptions } from './collector-options.js';
 import { Ingestor, type SpoolEntry } from './internal/ingest.js';
-import { ChainKeeper, type IntegrityOptions } from './internal/chain-keeper.js';
+import { ChainKeeper } from './internal/chain-keeper.js';
 import { CollectorMetrics } from './internal/metrics.js';
-import { RetentionJob, type RetentionOptions } from './internal/retention.js';
+import { RetentionJob } from './internal/retention.js';
 import { decodeOtlpJson } from './internal/otlp-json.js';
-import { SenderTokens, type Sender, type SenderTokenEntry } from './internal/sender-auth.js';
+import { SenderTokens, type Sender } from './internal/sender-auth.js';
 import { receiveRecords } from './internal/receive-records.js';
 import { receiveTraces } from './internal/receive-traces.js';
 import { readTraceMapping } from './internal/otlp-traces.js';
 import { decodeTracesProtobuf, encodeExportTraceResponse } from './internal/otlp-traces-proto.js';
 import { GrpcReceiver } from './internal/grpc-receiver.js';
 import { decodeOtlpProtobuf, encodeExportLogsResponse, encodeRpcStatus } from './internal/otlp-proto.js';
-
-export interface CollectorOptions {
-  store: AuditStore;
-  /**
-   * Folder of the collector's spool: batches the store cannot take now are appended and
-   * fsynced there, acknowledged, and replayed when the store answers again. Without it
-   * the collector answers 503 while the store is unavailable. Default: none (the CLI
-   * sets `AUDIT_DATA_DIR/collector-spool`).
-   */
-  spoolDir?: string;
-  /** Past this many spooled bytes, requests are refused with 503. Default: 1 GiB. */
-  spoolMaxBytes?: number;
-  /** Longest wait for one store write before the batch is spooled. Default: 5000 ms (OTLP clients time out at 10 s). */
-  storeTimeoutMillis?: number;
-  /**
-   * `[token, service.name, actions?]` entries; when given, senders must present a token and
-   * write only for its service, and only the listed actions (exact, or `prefix.*`) when a
-   * list is given. Without a list a token may write any action but the reserved
-   * `audit_log.*` ones, which only `AUDIT_LOG_SERVICE_NAME` writes. Default: none (tokens
-   * off; the reservation then applies to the service.name a record declares).
-   */
-  senderTokens?: SenderTokenEntry[];
-  /** Largest accepted request body in bytes. Default: 64 MiB. */
-  bodyLimit?: number;
-  /** Seconds a client is told to wait when the store is unavailable. Default: 5. */
-  retryAfterSeconds?: number;
-  /**
-   * Deletes events past `days` (and dead letters), once shortly after start and then
-   * every `intervalMs`, and records each deletion as a `retention.delete` system event.
-   * Default: none (keep everything).
-   */
-  retention?: RetentionOptions;
-  /**
-   * Tamper evidence: every stored event joins this instance's hash chain and signed digests
-   * are written every `digestIntervalMillis` or `digestEvents` (INTEGRITY_DEFAULTS).
-   * Default: none (no chain, no digests).
-   */
-  integrity?: IntegrityOptions;
-  /**
-   * Largest stored JSON of one refused record in the dead-letter store; a larger record is
-   * kept as `{ truncated: true, originalBytes, head }`. Default: 16 KiB.
-   */
-  deadLetterMaxBytes?: number;
-  /**
-   * Longest time to receive a whole request, headers and body; past it the connection gets
-   * 408 and is closed. Default: 30 000 ms (OTLP clients give up after 10 s anyway).
-   */
-  requestTimeoutMillis?: number;
-  /** Longest time to receive the request headers; at most `requestTimeoutMillis`. Default: 10 000 ms. */
-  headersTimeoutMillis?: number;
-  /**
-   * A socket with no traffic for this long is closed, also while a request is handled.
-   * Default: 120 000 ms, above any handler's wait at the default store timeout.
-   */
-  connectionTimeoutMillis?: number;
-  /**
-   * An idle keep-alive connection is closed after this long. Default: 72 000 ms (Fastify's,
-   * above the 60 s idle timeout of common load balancers, so they never reuse a connection
-   * the collector is closing).
-   */
-  keepAliveTimeoutMillis?: number;
-  /**
-   * Requests per minute to /v1/logs per sender (the token's service.name with tokens on,
-   * else the client address); past it, 429 + Retry-After. 0: no limit. Default: 12 000
-   * (200/s: an OTLP SDK sends one batch at a time, so this is some 200 busy replicas
-   * sharing a token, and ten times the soak test's four senders from one address).
-   */
-  rateLimitPerMinute?: number;
-  /**
-   * OTLP/gRPC next to OTLP/HTTP, sharing the store path, sender tokens, body limit and
-   * rate limit. `listenCollectorGrpc(app)` binds it (as `app.listen` binds HTTP; `inject`
-   * alone never opens a port), closing the app closes it. Default: none (no gRPC); `port`
-   * defaults to 4317 (0: the OS picks), `host` to 127.0.0.1.
-   */
-  grpc?: { host?: string; port?: number };
-  /**
-   * `changes[].field` and `metadata` keys whose values are stored as `[REDACTED]`, for
-   * every sender: the same rule as the Node package's `redact` option, applied again
-   * here so that what is stored does not depend on the sender's SDK. Default:
-   * DEFAULT_REDACT (password, passphrase, secret, token, api key, private key,
-   * credential, authorization, cookie).
-   */
-  redact?: RegExp;
-  /** Fastify logger option. Default: false (silent), the CLI turns it on. */
-  logger?: FastifyServerOptions['logger'];
-}
-
-export const COLLECTOR_DEFAULTS = {
-  bodyLimit: 64 * 1024 * 1024,
-  retryAfterSeconds: 5,
-  spoolMaxBytes: 1024 * 1024 * 1024,
-  storeTimeoutMillis: 5000,
-  deadLetterMaxBytes: 16 * 1024,
-  requestTimeoutMillis: 30_000,
-  headersTimeoutMillis: 10_000,
-  connectionTimeoutMillis: 120_000,
-  keepAliveTimeoutMillis: 72_000,
-  rateLimitPerMinute: 12_000,
-  redact: DEFAULT_REDACT,
-  grpcHost: '127.0.0.1',
-  grpcPort: 4317,
-} as const;
 
 const grpcReceivers = new WeakMap<FastifyInstance, GrpcReceiver>();
 
@@ -144,17 +42,16 @@ const PROTOBUF = 'application/x-protobuf';
 
 /** The OTLP/HTTP receiver as a Fastify instance; `listen` is the caller's business. */
 export function buildCollector(opts: CollectorOptions): FastifyInstance {
-  const o = { ...COLLECTOR_DEFAULTS, ...opts };
-  const D = COLLECTOR_DEFAULTS;
-  const requestTimeout = opts.requestTimeoutMillis ?? D.requestTimeoutMillis;
-  const headersTimeout = opts.headersTimeoutMillis ?? D.headersTimeoutMillis;
-  const rateLimitPerMinute = opts.rateLimitPerMinute ?? D.rateLimitPerMinute;
+  const o = resolveCollectorOptions(opts);
+  const requestTimeout = o.requestTimeoutMillis;
+  const headersTimeout = o.headersTimeoutMillis;
+  const rateLimitPerMinute = o.rateLimitPerMinute;
   const app = Fastify({
     logger: o.logger ?? false,
     bodyLimit: o.bodyLimit,
     requestTimeout,
-    connectionTimeout: opts.connectionTimeoutMillis ?? D.connectionTimeoutMillis,
-    keepAliveTimeout: opts.keepAliveTimeoutMillis ?? D.keepAliveTimeoutMillis,
+    connectionTimeout: o.connectionTimeoutMillis,
+    keepAliveTimeout: o.keepAliveTimeoutMillis,
     http: {
       requestTimeout,
       headersTimeout,
@@ -186,9 +83,12 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     itemRetries: 2,
     replayBatchSize: 500,
     maxBackoffMillis: 30_000,
-    deadLetterMaxBytes: opts.deadLetterMaxBytes ?? D.deadLetterMaxBytes,
+    deadLetterMaxBytes: o.deadLetterMaxBytes,
     chain,
   });
+  // One store path for every receiver (/v1/logs, /v1/traces, gRPC): the same ingestor, metrics
+  // and redaction rule, so what is stored never depends on how a sender came in.
+  const pipeline = Object.freeze({ ingestor, metrics, redact: o.redact });
   app.server.on('clientError', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.timedOutRequests += 1;
   });
@@ -205,18 +105,16 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
   });
   const senders = o.senderTokens && o.senderTokens.length > 0 ? new SenderTokens(o.senderTokens) : undefined;
 
-  if (opts.grpc) {
+  if (o.grpc) {
     const grpc = new GrpcReceiver({
-      host: opts.grpc.host ?? D.grpcHost,
-      port: opts.grpc.port ?? D.grpcPort,
+      ...pipeline,
+      host: o.grpc.host,
+      port: o.grpc.port,
       bodyLimit: o.bodyLimit,
       senders,
       rateLimitPerMinute,
       retryAfterSeconds: o.retryAfterSeconds,
       closeTimeoutMillis: requestTimeout,
-      ingestor,
-      metrics,
-      redact: opts.redact ?? D.redact,
       log: app.log,
     });
     grpcReceivers.set(app, grpc);
@@ -295,7 +193,7 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     scope.post('/v1/logs', { onRequest: checkSender, ...(limited ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}) }, async (request, reply) => {
       const protobuf = isProtobuf(request);
       const records = protobuf ? decodeOtlpProtobuf(request.body as Buffer) : decodeOtlpJson(request.body);
-      const { received, rejected, partialSuccess } = await receiveRecords(records, senderOf.get(request), { ingestor, metrics, redact: opts.redact ?? D.redact });
+      const { received, rejected, partialSuccess } = await receiveRecords(records, senderOf.get(request), pipeline);
       request.log.info({ received, accepted: received - rejected, rejected }, 'logs batch');
       // OTLP/HTTP: the response uses the request's encoding.
       if (protobuf) {
@@ -313,7 +211,7 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
     scope.post('/v1/traces', { onRequest: checkSender, ...(limited ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}) }, async (request, reply) => {
       const protobuf = isProtobuf(request);
       const reading = protobuf ? decodeTracesProtobuf(request.body as Buffer) : readTraceMapping(request.body, 'OTLP/JSON', 'hex');
-      const outcome = await receiveTraces(reading, senderOf.get(request), { ingestor, metrics, redact: opts.redact ?? D.redact });
+      const outcome = await receiveTraces(reading, senderOf.get(request), pipeline);
       request.log.info({ spans: outcome.spans, auditEvents: outcome.events, rejectedSpans: outcome.rejectedSpans }, 'traces batch');
       if (protobuf) {
         reply.header('content-type', PROTOBUF);
@@ -342,29 +240,9 @@ export function buildCollector(opts: CollectorOptions): FastifyInstance {
   return app;
 }
 
-const gunzipAsync = promisify(gunzip);
-
 function isProtobuf(request: FastifyRequest): boolean {
   const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   return mediaType === PROTOBUF;
-}
-
-/**
- * Undoes `Content-Encoding`. The inflated size is capped while inflating
- * (`maxOutputLength`), so a gzip bomb is refused after at most `limit` bytes of work.
- */
-async function decodeBody(encoding: string | string[] | undefined, body: Buffer, limit: number): Promise<Buffer> {
-  const enc = String(encoding ?? 'identity').trim().toLowerCase();
-  if (enc === 'identity' || enc === '') return body;
-  if (enc !== 'gzip') throw new CollectorError('AUDIT_ERR_UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Encoding ${JSON.stringify(enc)}; use gzip or none`);
-  try {
-    return await gunzipAsync(body, { maxOutputLength: limit });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-      throw new CollectorError('AUDIT_ERR_BODY_TOO_LARGE', `the body inflates to more than ${limit} bytes`);
-    }
-    throw new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid gzip body: ${(err as Error).message}`);
-  }
 }
 
 function mapFastifyError(error: { statusCode?: number; code?: string }): number {
