@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildCollector, collectorConfigFromEnv, collectorOptionsFromConfig, listenCollectorGrpc, retentionFromConfig } from '@otel-audit/collector';
 import {
-  DirectoryFileStorage,
+  createExportFileStorage,
   buildExportService,
   exportServiceConfigFromEnv,
   loadOrCreateDevSecret,
@@ -116,7 +116,7 @@ async function startExportService(store: AuditStore, config = exportServiceConfi
     },
     jobs: {
       store: jobStore,
-      files: new DirectoryFileStorage(config.jobs.dir),
+      files: createExportFileStorage(config.jobs.files),
       linkSecret: config.jobs.linkSecret,
       linkTtlMs: config.jobs.linkTtlMs,
       concurrency: config.jobs.concurrency,
