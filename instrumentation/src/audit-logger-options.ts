@@ -1,3 +1,4 @@
+import { ConfigError } from '@otel-audit/contract';
 import type { FsyncPolicy } from '@otel-audit/spool';
 import type { AuditError } from './errors.js';
 import type { DeliveryFailureState } from './internal/delivery-processor.js';
@@ -166,11 +167,12 @@ export function resolveAuditLoggerOptions(options: AuditLoggerOptions, defaultRe
     if (!['always', 'interval', 'never'].includes(spool.fsync)) bad('spool.fsync', spool.fsync, '"always", "interval" or "never"');
     if (!(spool.fsyncIntervalMillis > 0)) bad('spool.fsyncIntervalMillis', spool.fsyncIntervalMillis, 'a number > 0');
     if (!(spool.segmentBytes > 0)) bad('spool.segmentBytes', spool.segmentBytes, 'a number > 0');
-    if (o.loggerProvider === 'global') throw new Error('createAuditLogger: `spool` needs loggerProvider "own"; a global provider delivers with its own processors');
+    if (o.loggerProvider === 'global') throw new ConfigError('loggerProvider', 'createAuditLogger: `spool` needs loggerProvider "own"; a global provider delivers with its own processors', { value: 'global' });
   }
   return Object.freeze(o);
 }
 
 function bad(option: string, value: unknown, expected: string): never {
-  throw new Error(`createAuditLogger: option ${option} must be ${expected}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  throw new ConfigError(option, `createAuditLogger: option ${option} must be ${expected}, got ${shown}`, { value: shown });
 }

@@ -2,7 +2,7 @@ import { logs, type Logger, type LoggerProvider as ApiLoggerProvider } from '@op
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { DEFAULT_REDACT, type AuditEvent, type AuditEventInput } from '@otel-audit/contract';
+import { ConfigError, DEFAULT_REDACT, type AuditEvent, type AuditEventInput } from '@otel-audit/contract';
 import { DiskSpool, SpoolLockedError } from '@otel-audit/spool';
 import { resolveAuditLoggerOptions, type AuditLoggerOptions, type OtlpProtocol, type ResolvedAuditLoggerOptions } from './audit-logger-options.js';
 import { AuditError } from './errors.js';
@@ -151,5 +151,6 @@ function createExporter(o: ResolvedAuditLoggerOptions) {
 function protocolFromEnv(): OtlpProtocol {
   const raw = (process.env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL || process.env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf').trim();
   if (raw === 'http/protobuf' || raw === 'http/json') return raw;
-  throw new Error(`OTEL_EXPORTER_OTLP_(LOGS_)PROTOCOL must be http/protobuf or http/json for otel-audit, got ${JSON.stringify(raw)}`);
+  const key = process.env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ? 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  throw new ConfigError(key, `OTEL_EXPORTER_OTLP_(LOGS_)PROTOCOL must be http/protobuf or http/json for otel-audit, got ${JSON.stringify(raw)}`, { value: raw });
 }

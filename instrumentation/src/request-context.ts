@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import { ConfigError } from '@otel-audit/contract';
 
 /** What a request contributes to every event recorded while it is handled. */
 export interface AuditRequestContext {
@@ -95,7 +96,7 @@ function trustList(entries: string[]): BlockList {
   for (const entry of entries) {
     const [addr, bits] = entry.split('/');
     const family = isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
-    if (!isIP(addr ?? '')) throw new Error(`trustedProxies: ${JSON.stringify(entry)} is not an IP address or CIDR range`);
+    if (!isIP(addr ?? '')) throw new ConfigError('trustedProxies', `trustedProxies: ${JSON.stringify(entry)} is not an IP address or CIDR range`, { value: entry });
     if (bits === undefined) list.addAddress(addr!, family);
     else list.addSubnet(addr!, Number(bits), family);
   }
