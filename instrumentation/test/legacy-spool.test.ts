@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,5 +80,22 @@ describe('a spool written in the older line shape (real files, SQLite collector)
       spanId: '00f067aa0ba902b7',
     });
     expect(stored.get(fresh)).toMatchObject({ action: 'auth.login', service });
+  });
+
+  it('sends an old line that no longer makes a valid event as it is, and does not let it block the lines after it', async () => {
+    const spool = join(dir, 'spool-broken');
+    mkdirSync(spool);
+    const line = (attributes: Record<string, unknown>) => `${JSON.stringify({ hrTime: [1_796_000_000, 0], hrTimeObserved: [1_796_000_000, 0], eventName: 'auth.login', severityNumber: 9, severityText: 'INFO', attributes })}\n`;
+    appendFileSync(join(spool, 'segment-000000000001.ndjson'), line({ 'log.record.uid': '01a22e84-d260-7aaa-8bbb-0123456789ab' }));
+    appendFileSync(join(spool, 'segment-000000000001.ndjson'), line({ 'log.record.uid': '01a22e84-d261-7aaa-8bbb-0123456789ab', 'user.id': 'u-5', 'audit.actor.type': 'user' }));
+    const audit = createAuditLogger({ serviceName: 'upgraded', endpoint: url, spool: { dir: spool } });
+    expect(audit.stats()).toMatchObject({ replayed: 2 });
+    // The collector acknowledges the request and keeps the bad record as a dead letter.
+    await audit.shutdown({ timeoutMillis: 30_000 });
+    expect(audit.stats()).toMatchObject({ acknowledged: 2, pending: 0 });
+    const ids: string[] = [];
+    for await (const e of store.query({ from: new Date('2026-01-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') })) ids.push(e.id);
+    expect(ids).toContain('01a22e84-d261-7aaa-8bbb-0123456789ab');
+    expect(ids).not.toContain('01a22e84-d260-7aaa-8bbb-0123456789ab');
   });
 });

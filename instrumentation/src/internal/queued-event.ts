@@ -97,6 +97,9 @@ function fromLegacyRecord(line: LegacyQueuedRecord): QueuedEvent {
     spanId: line.spanContext?.spanId,
   });
   const validation = validateAuditEvent(candidate);
-  const event = validation.ok ? validation.event : (candidate as unknown as AuditEvent);
+  // `actor` is the one part the wire mapping reads without a guard: an empty one maps to no
+  // attributes, and the collector names the missing actor.id instead of the export throwing
+  // at the head of the queue on every attempt.
+  const event = validation.ok ? validation.event : ({ ...candidate, actor: candidate.actor ?? {} } as unknown as AuditEvent);
   return line.spanContext && event.traceId ? { v: 2, event, traceFlags: line.spanContext.traceFlags } : { v: 2, event };
 }
