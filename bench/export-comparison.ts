@@ -29,9 +29,17 @@ import { QuietMachine, describeMachine, machineLine, otherLoad, type Machine } f
 import { BENCH_DIR, readResultsJson, writeResultsJson, writeSection } from './support/results-file.js';
 import { duration, fmtMiB, fmtRate, median, pct, shuffled } from './support/stats.js';
 
-const HEADING = '## Export: our service vs the ceiling vs elasticdump';
-const COMMAND = 'npm run build && npx tsx bench/export-comparison.ts';
-const NAME = 'export-comparison';
+/**
+ * BENCH_BASELINE_DIR: a built checkout of an earlier version (its cli/dist/main.js), run as
+ * more readers in the same rounds, interleaved with ours; its results go to their own
+ * section and JSON (BENCH_HEADING, BENCH_NAME), so the committed comparison stays as it was.
+ */
+const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
+const HEADING = process.env.BENCH_HEADING ?? '## Export: our service vs the ceiling vs elasticdump';
+const COMMAND = BASELINE_DIR
+  ? `npm run build && BENCH_BASELINE_DIR=${BASELINE_DIR} BENCH_HEADING='${process.env.BENCH_HEADING ?? ''}' BENCH_NAME=${process.env.BENCH_NAME ?? 'export-comparison'} npx tsx bench/export-comparison.ts`
+  : 'npm run build && npx tsx bench/export-comparison.ts';
+const NAME = process.env.BENCH_NAME ?? 'export-comparison';
 const REPO = join(BENCH_DIR, '..');
 
 const list = (name: string, fallback: number[]) => (process.env[name] ? process.env[name]!.split(',').map((v) => Number(v.trim())) : fallback);
@@ -44,8 +52,14 @@ const MAX_FOREIGN_CPU = Number(process.env.BENCH_MAX_FOREIGN_CPU ?? 0.1);
 const PAGE = 1000;
 const SECRET = 'export-comparison-bench-secret-0123456789';
 
-type CellId = 'ours-csv' | 'ours-xlsx' | 'ceiling' | 'elasticdump-csv' | 'sqlite-csv' | 'sqlite-xlsx';
+type CellId = 'ours-csv' | 'ours-xlsx' | 'ceiling' | 'elasticdump-csv' | 'sqlite-csv' | 'sqlite-xlsx' | 'baseline-csv' | 'baseline-xlsx' | 'baseline-sqlite-csv';
+const BASELINE_CELLS: { id: CellId; label: string }[] = [
+  { id: 'baseline-csv', label: 'baseline export service, CSV' },
+  { id: 'baseline-xlsx', label: 'baseline export service, XLSX' },
+  { id: 'baseline-sqlite-csv', label: 'baseline export service on SQLite, CSV' },
+];
 const CELLS: { id: CellId; label: string }[] = [
+  ...(BASELINE_DIR ? BASELINE_CELLS : []),
   { id: 'ours-csv', label: 'our export service, CSV' },
   { id: 'ours-xlsx', label: 'our export service, XLSX' },
   { id: 'ceiling', label: 'ceiling: point in time + `search_after`, rows discarded' },
@@ -200,6 +214,26 @@ async function main(): Promise<void> {
     });
     children.push(oursSqlite);
     quiet.own(oursSqlite.pid);
+    let baseline: ChildService | undefined;
+    let baselineSqlite: ChildService | undefined;
+    if (BASELINE_DIR) {
+      const baseCli = join(BASELINE_DIR, 'cli', 'dist', 'main.js');
+      baseline = await startChildService(process.execPath, [...cpuProfileFlags(), baseCli, 'export-service'], {
+        name: 'baseline export service (Elasticsearch)',
+        env: serviceEnv({ ELASTICSEARCH_URL: es.url, ELASTICSEARCH_USERNAME: es.reader.username, ELASTICSEARCH_PASSWORD: es.reader.password }, join(tmp, 'es-baseline')),
+        ready: /export service listening on (http:\/\/[0-9.:]+)/,
+      });
+      // The same SQLite file, read-only use by both services.
+      baselineSqlite = await startChildService(process.execPath, [...cpuProfileFlags(), baseCli, 'export-service'], {
+        name: 'baseline export service (SQLite)',
+        env: serviceEnv({}, sqliteDir),
+        ready: /export service listening on (http:\/\/[0-9.:]+)/,
+      });
+      for (const child of [baseline, baselineSqlite]) {
+        children.push(child);
+        quiet.own(child.pid);
+      }
+    }
     const token = await signToken(SECRET, { sub: 'bench', superAdmin: true });
     const dumpProxy = await startRootInfoProxy(es.url, es.version === 'external' ? '8.19.0' : es.version);
     const from = new Date(WINDOW_START - 86_400_000).toISOString();
@@ -237,6 +271,13 @@ async function main(): Promise<void> {
           case 'sqlite-csv':
           case 'sqlite-xlsx': {
             const service = id.startsWith('sqlite') ? oursSqlite : ours;
+            const format = id.endsWith('xlsx') ? 'xlsx' : 'csv';
+            return { rows: size, ...(await download(`${service.ready}/v1/exports/events.${format}?${query}`, token, service)) };
+          }
+          case 'baseline-csv':
+          case 'baseline-xlsx':
+          case 'baseline-sqlite-csv': {
+            const service = id === 'baseline-sqlite-csv' ? baselineSqlite! : baseline!;
             const format = id.endsWith('xlsx') ? 'xlsx' : 'csv';
             return { rows: size, ...(await download(`${service.ready}/v1/exports/events.${format}?${query}`, token, service)) };
           }
@@ -334,13 +375,17 @@ function render(r: Results): string {
       const bytes = runs.map((run) => run.bytes).filter((x): x is number => x !== undefined);
       lines.push(
         `| ${fmtRate(Number(size))} | ${cell.label} | **${fmtRate(median(xs))}** | ${fmtRate(Math.min(...xs))} – ${fmtRate(Math.max(...xs))} | ` +
-          `${cell.id.startsWith('sqlite') ? '—' : pct(sameRound(cell.id, 'ceiling'), 1)} | ${peaks.length ? fmtMiB(Math.max(...peaks)) : '—'} | ` +
+          `${cell.id.includes('sqlite') ? '—' : pct(sameRound(cell.id, 'ceiling'), 1)} | ${peaks.length ? fmtMiB(Math.max(...peaks)) : '—'} | ` +
           `${ttfb.length ? fmtRate(median(ttfb)) : '—'} | ${bytes.length ? fmtMiB(median(bytes)) : '—'} |`,
       );
     }
     headline.push(
       `at ${fmtRate(Number(size))} rows our CSV runs at ${pct(sameRound('ours-csv', 'ceiling'), 1)} of the ceiling and ${sameRound('ours-csv', 'elasticdump-csv').toFixed(2)}× elasticdump's rate ` +
-        `(XLSX: ${pct(sameRound('ours-xlsx', 'ceiling'), 1)} of the ceiling), in ${fmtMiB(Math.max(...s.cells['ours-csv']!.runs.map((x) => x.peakRss ?? 0)))} MiB peak against elasticdump's ${fmtMiB(Math.max(...s.cells['elasticdump-csv']!.runs.map((x) => x.peakRss ?? 0)))} MiB`,
+        `(XLSX: ${pct(sameRound('ours-xlsx', 'ceiling'), 1)} of the ceiling)` +
+        (s.cells['baseline-csv']?.runs.length
+          ? `, ${sameRound('ours-csv', 'baseline-csv').toFixed(2)}× the baseline's CSV, ${sameRound('ours-xlsx', 'baseline-xlsx').toFixed(2)}× its XLSX and ${sameRound('sqlite-csv', 'baseline-sqlite-csv').toFixed(2)}× its SQLite CSV`
+          : '') +
+        `, in ${fmtMiB(Math.max(...s.cells['ours-csv']!.runs.map((x) => x.peakRss ?? 0)))} MiB peak against elasticdump's ${fmtMiB(Math.max(...s.cells['elasticdump-csv']!.runs.map((x) => x.peakRss ?? 0)))} MiB`,
     );
   }
   const sentence = headline.join('; ');
