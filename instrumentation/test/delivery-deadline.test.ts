@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCollector } from '@otel-audit/collector';
 import { AuditError, createAuditLogger, type AuditLogger, type UndeliveredReport } from '@otel-audit/instrumentation';
 import { SqliteStore } from '@otel-audit/store';
 
 const actor = { id: 'u-alice', type: 'user' as const };
+const shutdownApp = resolve(import.meta.dirname, 'fixtures/shutdown-app.mjs');
 const fast = { initialBackoffMillis: 50, maxBackoffMillis: 300, exportTimeoutMillis: 1000, scheduledDelayMillis: 20, maxBatchSize: 16 };
 
 /** What shutdown() or flush() rejected with: the report, or a failure of the test. */
@@ -131,5 +133,26 @@ describe('flush and shutdown deadlines against a collector that restarts on the 
     await flushed;
     expect((await storedIds()).sort()).toEqual([...ids].sort());
     await Promise.all([audit.shutdown(), told.shutdown()]);
+  });
+
+  it('keeps the process alive while shutdown() waits: an app whose last act is shutdown() delivers what it recorded during an outage', async () => {
+    await stopCollector();
+    const child = spawn(process.execPath, [shutdownApp, `http://127.0.0.1:${port}`, '20', '30000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    await new Promise<void>((r) =>
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('recorded\n')) r();
+      }),
+    );
+    // Long enough for failed attempts and a backoff with nothing else to keep the process up.
+    await new Promise((r) => setTimeout(r, 2000));
+    await startCollector();
+    expect(await exited).toBe(0);
+    const result = JSON.parse(out.split('\n')[1]!) as { ok: boolean; stats: { acknowledged: number; retried: number } };
+    expect(result).toMatchObject({ ok: true, stats: { acknowledged: 20 } });
+    expect(result.stats.retried).toBeGreaterThan(0);
+    expect(await storedIds()).toHaveLength(20);
   });
 });
