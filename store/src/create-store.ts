@@ -6,6 +6,7 @@ import { ElasticsearchExportJobStore, SqliteExportJobStore, type ExportJobStore 
 import { SqliteStore } from './sqlite-store.js';
 import { settingsReader } from './env-settings.js';
 import { STORE_SETTINGS } from './store-settings.js';
+import { indexLayoutFromEnv } from './internal/index-settings.js';
 
 export interface StoreConfig {
   /** When set, events live in Elasticsearch; otherwise in SQLite under `dataDir`. */
@@ -39,7 +40,10 @@ export function createExportJobStore(config: StoreConfig, events?: AuditStore): 
 
 /**
  * Reads the store settings every component shares from the environment (STORE_SETTINGS):
- * where events live, and `AUDIT_RETENTION_DAYS` for the templates' ILM policy.
+ * where events live, `AUDIT_RETENTION_DAYS` for the templates' ILM policy, and the index
+ * layout of a cluster (AUDIT_ES_SHARDS, AUDIT_ES_REPLICAS, AUDIT_ES_REFRESH_INTERVAL,
+ * AUDIT_ES_WAIT_FOR_ACTIVE_SHARDS), checked even without ELASTICSEARCH_URL so that a typo
+ * does not wait for the day Elasticsearch is turned on.
  */
 export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
   const read = settingsReader(STORE_SETTINGS, env);
@@ -51,6 +55,7 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
       throw new ConfigError('ELASTICSEARCH_URL', `ELASTICSEARCH_URL is not a URL: ${JSON.stringify(url)}`, { value: url, cause: err });
     }
   }
+  const layout = indexLayoutFromEnv(env);
   return {
     dataDir: read.text('AUDIT_DATA_DIR')!,
     elasticsearch: url
@@ -58,6 +63,7 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
           url,
           installTemplate: read.bool('AUDIT_ES_INSTALL_TEMPLATE'),
           retentionDays: retentionDaysFromEnv(env),
+          ...layout,
           ...(env.ELASTICSEARCH_USERNAME ? { username: env.ELASTICSEARCH_USERNAME } : {}),
           ...(env.ELASTICSEARCH_PASSWORD ? { password: env.ELASTICSEARCH_PASSWORD } : {}),
           ...(env.ELASTICSEARCH_API_KEY ? { apiKey: env.ELASTICSEARCH_API_KEY } : {}),

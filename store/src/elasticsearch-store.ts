@@ -1,12 +1,13 @@
 import { errors, type Client } from '@elastic/elasticsearch';
 import { createElasticsearchClient } from './internal/es-client.js';
+import { EsBulkWriter } from './internal/es-bulk-writer.js';
 import { searchWords } from './internal/search-words.js';
 import { documentPaths } from './internal/document-fields.js';
 import { pointInTimeScan } from './internal/point-in-time-scan.js';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { AuditStore, DeadLetterProblem, DeadLetterQuery, DeadLetterReader, EventQuery, InsertResult, RejectedRecord } from './audit-store.js';
 import type { SignedDigest } from './digest-signing.js';
-import { canonicalEvent, type ChainPosition, type ChainTail, type ChainedEvent, type HashChain } from './hash-chain.js';
+import type { ChainPosition, ChainTail, ChainedEvent, HashChain } from './hash-chain.js';
 import {
   DIGESTS_INDEX,
   DIGEST_MAPPINGS,
@@ -19,11 +20,12 @@ import {
   TEMPLATE_NAME,
   fromDocument,
   indexFor,
-  toDocument,
 } from './internal/ecs-document.js';
 import { RETENTION_POLICY_NAME, lifecycleSettings, retentionPolicy } from './internal/retention-policy.js';
+import { checkedLayout, eventIndexSettings, replicaSettings, type IndexLayout } from './internal/index-settings.js';
 
-export interface ElasticsearchStoreOptions {
+/** With IndexLayout: shards, replicas, refresh interval and `wait_for_active_shards` (defaults for one node). */
+export interface ElasticsearchStoreOptions extends IndexLayout {
   url: string;
   username?: string;
   password?: string;
@@ -44,9 +46,6 @@ export interface ElasticsearchStoreOptions {
   chainItemTries?: number;
 }
 
-/** A chained write whose outcome is not known yet (the bulk request threw). */
-type Proposed = { event: AuditEvent; position: ChainPosition; doc: Record<string, unknown>; kept?: boolean; reason?: string };
-
 export class ElasticsearchStore implements AuditStore, DeadLetterReader {
   readonly kind = 'elasticsearch' as const;
   readonly description: string;
@@ -57,16 +56,17 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
    * `none` when they do not (no retention asked, or no ILM on the cluster).
    */
   lifecycle: 'ilm' | 'none' | undefined;
-  /** Per chain: positions written by a bulk request that threw; settled before the next chained write. */
-  readonly #unsettled = new Map<string, Proposed[]>();
+  readonly #writer: EsBulkWriter;
 
   constructor(opts: ElasticsearchStoreOptions) {
+    checkedLayout(opts);
     this.#opts = opts;
     const url = new URL(opts.url);
     url.username = '';
     url.password = '';
     this.description = `elasticsearch ${url.origin}`;
     this.client = createElasticsearchClient(opts);
+    this.#writer = new EsBulkWriter(this.client, opts.chainItemTries ?? 3, opts.waitForActiveShards);
   }
 
   async init(): Promise<void> {
@@ -82,7 +82,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
         priority: 200,
         template: {
           // One replica where the cluster has room for it, none on a single node.
-          settings: { number_of_shards: 1, auto_expand_replicas: '0-1', ...lifecycle },
+          settings: { ...eventIndexSettings(this.#opts), ...lifecycle },
           mappings: EVENT_MAPPINGS as never,
           aliases: { [READ_ALIAS]: {} },
         },
@@ -92,14 +92,14 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
         name: REJECTED_TEMPLATE_NAME,
         index_patterns: [`${REJECTED_PREFIX}*`],
         priority: 200,
-        template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1', ...lifecycle }, mappings: REJECTED_MAPPINGS as never },
+        template: { settings: { number_of_shards: 1, ...replicaSettings(this.#opts), ...lifecycle }, mappings: REJECTED_MAPPINGS as never },
         _meta: { description: 'otel-audit dead letters: records the collector refused, with the reason' },
       });
       await this.client.indices.putIndexTemplate({
         name: DIGESTS_INDEX,
         index_patterns: [`${DIGESTS_INDEX}*`],
         priority: 200,
-        template: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1' }, mappings: DIGEST_MAPPINGS as never },
+        template: { settings: { number_of_shards: 1, ...replicaSettings(this.#opts) }, mappings: DIGEST_MAPPINGS as never },
         _meta: { description: 'otel-audit signed digests of the collectors\' hash chains' },
       });
       // Daily indices created before chaining (or before trace context) have a strict
@@ -131,6 +131,12 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
     }
   }
 
+  /** `wait_for_active_shards` of every write, when set; Elasticsearch's default (the primary alone) otherwise. */
+  #waitForShards(): { wait_for_active_shards?: number | 'all' } {
+    const wait = this.#opts.waitForActiveShards;
+    return wait === undefined ? {} : { wait_for_active_shards: wait };
+  }
+
   /**
    * ILM is a module, not part of the core: the minimal distribution answers its routes with
    * 404 or 405, a full one with its status. Anything but an answer naming the operation
@@ -146,126 +152,9 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
     }
   }
 
-  async insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
-    if (chain) {
-      // Documents and canonical forms do not depend on the position: made before the lock,
-      // so they overlap the locked write's round trips instead of lengthening them (the
-      // chain's writes are one at a time, and that lock was the bottleneck in the profile).
-      const unique = [...new Map(events.map((e) => [e.id, e])).values()];
-      const prepared = unique.map((event) => {
-        const doc = toDocument(event);
-        // Hashed as `query` will return it: the document's inverse, not the event as it came in.
-        return { event, doc, canonical: canonicalEvent(fromDocument(doc)) };
-      });
-      return chain.exclusive(() => this.#insertChained(prepared, events.length - unique.length, chain));
-    }
-    const result: InsertResult = { created: 0, duplicates: 0, failed: [] };
-    if (events.length === 0) return result;
-    const operations = events.flatMap((e) => [{ create: { _index: indexFor(e.time), _id: e.id } }, toDocument(e)]);
-    const response = await this.client.bulk({ operations });
-    response.items.forEach((item, i) => {
-      const op = item.create;
-      const id = events[i]!.id;
-      if (!op) return;
-      if (op.status === 201) result.created += 1;
-      else if (op.status === 409) result.duplicates += 1;
-      else {
-        result.failed.push({
-          id,
-          reason: `${op.error?.type ?? op.status}: ${op.error?.reason ?? 'bulk item failed'}`,
-          retryable: op.status === 429 || op.status >= 500,
-        });
-      }
-    });
-    return result;
-  }
-
-  /**
-   * A bulk request cannot be rolled back, so a duplicate must be known before it takes a
-   * position: the ids are looked up first (mget on the event's own daily index), and only
-   * new events are chained. Runs under the chain's lock: one chained write at a time, so
-   * positions follow commit order. An item that still fails after `chainItemTries` at the
-   * same position, or that another replica stored in between (409), is voided: the later
-   * items already link through its hash, and the next signed digest lists it as never kept.
-   */
-  async #insertChained(
-    unique: readonly { event: AuditEvent; doc: Record<string, unknown>; canonical: string }[],
-    repeated: number,
-    chain: HashChain,
-  ): Promise<InsertResult> {
-    await this.#settle(chain);
-    const result: InsertResult = { created: 0, duplicates: repeated, failed: [] };
-    if (unique.length === 0) return result;
-    const found = await this.#stored(unique.map((u) => u.event));
-    const fresh = unique.filter((u) => !found.has(u.event.id));
-    result.duplicates += unique.length - fresh.length;
-    if (fresh.length === 0) return result;
-    const positions = chain.propose(fresh);
-    const proposed: Proposed[] = fresh.map(({ event, doc }, i) => {
-      (doc.audit as Record<string, unknown>).chain = positions[i]!;
-      return { event, doc, position: positions[i]! };
-    });
-    this.#unsettled.set(chain.id, proposed);
-    let pending = proposed;
-    const tries = this.#opts.chainItemTries ?? 3;
-    for (let attempt = 1; pending.length > 0; attempt += 1) {
-      const response = await this.client.bulk({ operations: pending.flatMap((p) => [{ create: { _index: indexFor(p.event.time), _id: p.event.id } }, p.doc]) });
-      const retry: Proposed[] = [];
-      response.items.forEach((item, i) => {
-        const p = pending[i]!;
-        const op = item.create!;
-        if (op.status === 201) p.kept = true;
-        else if (op.status === 409) {
-          p.kept = false;
-          p.reason = 'stored by another writer first';
-          result.duplicates += 1;
-        } else if ((op.status === 429 || op.status >= 500) && attempt < tries) retry.push(p);
-        else {
-          p.kept = false;
-          p.reason = `${op.error?.type ?? op.status}: ${op.error?.reason ?? 'bulk item failed'}`;
-          result.failed.push({ id: p.event.id, reason: p.reason, retryable: op.status === 429 || op.status >= 500 });
-        }
-      });
-      pending = retry;
-      if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** (attempt - 1)));
-    }
-    result.created += proposed.filter((p) => p.kept).length;
-    this.#unsettled.delete(chain.id);
-    chain.commit(proposed.map((p) => ({ event: p.event, position: p.position, kept: p.kept === true, ...(p.reason ? { reason: p.reason } : {}) })));
-    return result;
-  }
-
-  /** Ids of these events already stored (each looked up in its own daily index). */
-  async #stored(events: readonly AuditEvent[]): Promise<Map<string, number | undefined>> {
-    const response = await this.client.mget<{ audit?: { chain?: { seq?: number } } }>({
-      docs: events.map((e) => ({ _index: indexFor(e.time), _id: e.id })),
-      _source_includes: ['audit.chain.seq', 'audit.chain.id'],
-    });
-    const found = new Map<string, number | undefined>();
-    for (const doc of response.docs) {
-      if ('found' in doc && doc.found) found.set(doc._id, doc._source?.audit?.chain?.seq);
-      // A missing daily index is an error entry: not stored. Any other error is not knowable.
-      else if ('error' in doc && doc.error.type !== 'index_not_found_exception') throw new Error(`mget ${doc._id}: ${doc.error.reason ?? doc.error.type}`);
-    }
-    return found;
-  }
-
-  /**
-   * After a bulk request that threw, some of its items may be stored and some not. Before
-   * the chain moves on, each is looked up: kept when stored at its position, voided when not.
-   * Throws (and the write is spooled) while Elasticsearch cannot say.
-   */
-  async #settle(chain: HashChain): Promise<void> {
-    const proposed = this.#unsettled.get(chain.id);
-    if (!proposed) return;
-    const found = await this.#stored(proposed.map((p) => p.event));
-    this.#unsettled.delete(chain.id);
-    chain.commit(
-      proposed.map((p) => {
-        const kept = p.kept ?? found.get(p.event.id) === p.position.seq;
-        return { event: p.event, position: p.position, kept, ...(kept ? {} : { reason: p.reason ?? 'the write failed' }) };
-      }),
-    );
+  /** Create-only bulk writes, chained or not: internal/es-bulk-writer.ts. */
+  insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
+    return this.#writer.insert(events, chain);
   }
 
   /**
@@ -306,7 +195,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
 
   async insertDigest(digest: SignedDigest): Promise<void> {
     try {
-      await this.client.create({ index: DIGESTS_INDEX, id: `${digest.chainId}:${digest.lastSeq}`, document: digest });
+      await this.client.create({ index: DIGESTS_INDEX, id: `${digest.chainId}:${digest.lastSeq}`, document: digest, ...this.#waitForShards() });
     } catch (err) {
       if (err instanceof errors.ResponseError && err.statusCode === 409) return;
       throw err;
@@ -411,7 +300,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
           : {}),
       },
     ]);
-    const response = await this.client.bulk({ operations });
+    const response = await this.client.bulk({ operations, ...this.#waitForShards() });
     const failed = response.items.filter((item) => item.create && item.create.status !== 201 && item.create.status !== 409);
     if (failed.length > 0) {
       const first = failed[0]!.create!;

@@ -26,6 +26,30 @@ export const STORE_SETTINGS = settingTable({
     description:
       'events and dead letters older than this many days (from the start of today, UTC) are deleted; `0` keeps everything; digits only. `setup` (and a collector that installs the templates) puts it in the ILM policy where the cluster has ILM',
   },
+  AUDIT_ES_SHARDS: {
+    type: 'integer',
+    default: 1,
+    min: 1,
+    max: 1024,
+    description: 'primary shards of each daily event index (docs/running-on-a-cluster.md); new indices only, an existing one keeps its count',
+  },
+  AUDIT_ES_REPLICAS: {
+    type: 'text',
+    default: '0-1',
+    description:
+      'replicas of every audit index: a count (`1`: each shard on two nodes) or an `auto_expand_replicas` range (`0-1` follows the number of nodes, up to one)',
+  },
+  AUDIT_ES_REFRESH_INTERVAL: {
+    type: 'text',
+    defaultText: "Elasticsearch's (`1s`, skipped while no one searches)",
+    description: '`index.refresh_interval` of the daily event indices (`5s`, `30s`, `-1`): how soon a stored event shows in searches and exports',
+  },
+  AUDIT_ES_WAIT_FOR_ACTIVE_SHARDS: {
+    type: 'text',
+    defaultText: "Elasticsearch's (`1`, the primary)",
+    description:
+      'copies of a shard (primary included) that must be up before a bulk write goes ahead, a count or `all`; at most the replicas plus one',
+  },
   AUDIT_SIGNING_KEY_FILE: {
     type: 'path',
     description: 'Ed25519 private key (PEM, `otel-audit keygen`): turns on hash chains and signed digests in the collector, and signs export manifests',

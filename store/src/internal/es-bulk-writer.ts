@@ -26,9 +26,13 @@ export class EsBulkWriter {
   /** Per chain: positions written by a bulk request that threw; settled before the next chained write. */
   readonly #unsettled = new Map<string, Proposed[]>();
 
-  constructor(client: Client, chainItemTries: number) {
+  /** Copies of a shard that must be up before a bulk write goes ahead (IndexLayout); unset: Elasticsearch's default. */
+  readonly #waitForActiveShards: number | 'all' | undefined;
+
+  constructor(client: Client, chainItemTries: number, waitForActiveShards?: number | 'all') {
     this.#client = client;
     this.#chainItemTries = chainItemTries;
+    this.#waitForActiveShards = waitForActiveShards;
   }
 
   async insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
@@ -56,7 +60,11 @@ export class EsBulkWriter {
   /** `items`: one `action\ndocument` pair per event, without the final newline. */
   async #bulk(items: string[]): Promise<BulkItem[]> {
     // String items go out as they are: the client's ndjson serialiser only joins them.
-    const response = await this.#client.bulk<string>({ operations: items, filter_path: ['items.*.status', 'items.*.error.type', 'items.*.error.reason'] });
+    const response = await this.#client.bulk<string>({
+      operations: items,
+      filter_path: ['items.*.status', 'items.*.error.type', 'items.*.error.reason'],
+      ...(this.#waitForActiveShards !== undefined ? { wait_for_active_shards: this.#waitForActiveShards } : {}),
+    });
     return response.items as BulkItem[];
   }
 
