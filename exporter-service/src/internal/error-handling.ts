@@ -40,7 +40,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
   const notRouted = (request: FastifyRequest, reply: FastifyReply) => {
     const path = (request.raw.url ?? '/').split('?')[0]!;
     const allowed = routes.allowed(path);
-    if (allowed.length > 0) {
+    // A route that takes this method and found nothing (a missing static file) is a 404.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       reply.header('allow', allowed.join(', '));
       return reply.status(405).send({ error: { code: 'AUDIT_ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${redactUrl(path)}; allowed: ${allowed.join(', ')}` } });
     }
