@@ -188,7 +188,7 @@ describe.skipIf(missing !== '')(`S3FileStorage against versitygw: prefix, start-
     const storage = new S3FileStorage({ bucket: 'guarded', client });
     const err = (await storage.put('job.csv', Readable.from(['x'])).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/S3 could not upload s3:\/\/guarded\/job\.csv: .*HTTP 403/);
-    expect(JSON.stringify({ message: err.message, stack: err.stack, ...err })).not.toContain(wrongSecret);
+    expect(JSON.stringify({ ...err, message: err.message, stack: err.stack })).not.toContain(wrongSecret);
     client.destroy();
   });
 
