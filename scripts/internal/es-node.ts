@@ -2,9 +2,9 @@
  * One Elasticsearch process: its config folder, its users, its launch as the right user,
  * and the HTTP calls that tell when it is ready.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { chown } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUDIT_ROLES } from '../../store/src/security-roles.js';
@@ -111,28 +111,42 @@ export async function provisionUsers(first: NodeFiles, others: readonly NodeFile
 }
 
 /**
- * Starts the node in the background (`-d`) and resolves with its pid once it has started
- * (not yet joined a cluster: see waitForHealth). As root, as `nobody`: the node's files are
- * handed to it first, every time, since a restart may find files root made in between.
+ * Starts the node in the background and resolves with its pid once it has bound its HTTP
+ * port (not yet joined a cluster: see waitForHealth). As root, as `nobody`: the node's
+ * files are handed to it first, every time, since a restart may find files root made in
+ * between. Not `elasticsearch -d`: its launcher waits for the server's ready signal, and
+ * under load two of three launchers of a cluster never saw it (the nodes had started).
  */
-export async function launchNode(node: NodeFiles, chownRoot: string = node.dir): Promise<{ pid: number; httpPort: number }> {
-  if (asRoot()) await chownTree(chownRoot);
+export async function launchNode(node: NodeFiles, timeoutMs = 180_000): Promise<{ pid: number; httpPort: number }> {
+  if (asRoot()) await chownTree(node.dir);
   const pidFile = join(node.dir, 'elasticsearch.pid');
+  const portsFile = join(node.dir, 'logs', 'http.ports');
+  // A restart finds the last run's files: only fresh ones tell that this run got there.
+  for (const stale of [pidFile, portsFile]) rmSync(stale, { force: true });
   const bin = join(node.home, 'bin', 'elasticsearch');
   const [cmd, ...args] = asRoot()
-    ? ['setpriv', `--reuid=${UNPRIVILEGED_ID}`, `--regid=${UNPRIVILEGED_ID}`, '--clear-groups', '--', bin, '-d', '-p', pidFile]
-    : [bin, '-d', '-p', pidFile];
-  try {
-    // Asynchronous: the nodes of a cluster start together, or the first waits for the others.
-    await run(cmd!, args, { env: nodeEnv(node), timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
-  } catch (err) {
-    const log = join(node.dir, 'logs', `${clusterNameOf(node)}.log`);
-    const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-30).join('\n') : '';
-    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
-    throw new Error(`Elasticsearch ${node.name} did not start: ${(err as Error).message}\n${stdout}\n${stderr}\n${tail}`);
+    ? ['setpriv', `--reuid=${UNPRIVILEGED_ID}`, `--regid=${UNPRIVILEGED_ID}`, '--clear-groups', '--', bin, '-p', pidFile]
+    : [bin, '-p', pidFile];
+  const consoleLog = join(node.dir, 'console.log');
+  const out = openSync(consoleLog, 'a');
+  const child = spawn(cmd!, args, { env: nodeEnv(node), detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  let exit: number | string | undefined;
+  child.once('exit', (code, signal) => (exit = code ?? signal ?? 'unknown'));
+  child.unref();
+  const deadline = Date.now() + timeoutMs;
+  while (!(existsSync(pidFile) && existsSync(portsFile))) {
+    if (exit !== undefined || Date.now() > deadline) {
+      const tail = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-30).join('\n') : '');
+      if (exit === undefined) child.kill('SIGKILL');
+      throw new Error(
+        `Elasticsearch ${node.name} did not start (${exit === undefined ? `not listening after ${timeoutMs} ms` : `exit ${exit}`}):\n${tail(consoleLog)}\n${tail(join(node.dir, 'logs', `${clusterNameOf(node)}.log`))}`,
+      );
+    }
+    await sleep(250);
   }
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  const httpPort = Number(readFileSync(join(node.dir, 'logs', 'http.ports'), 'utf8').trim().split('\n')[0]!.split(':').at(-1));
+  const httpPort = Number(readFileSync(portsFile, 'utf8').trim().split('\n')[0]!.split(':').at(-1));
   return { pid, httpPort };
 }
 
