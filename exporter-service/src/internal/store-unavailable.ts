@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ExportError } from '../errors.js';
 
 /**
- * Runs a store call; a failure is logged with its cause and answers 503
+ * Runs a store call; a failure is logged, kept as the error's cause, and answers 503
  * AUDIT_ERR_STORE_UNAVAILABLE, never the store's own text (it could describe data outside the
  * caller's scope). `onFailure` sees the cause first (an export's end record names it).
  */
@@ -12,6 +12,6 @@ export async function fromStore<T>(log: FastifyBaseLogger, what: string, call: (
   } catch (err) {
     onFailure?.(err);
     log.error({ err }, `${what} failed`);
-    throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
+    throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE', undefined, err);
   }
 }
