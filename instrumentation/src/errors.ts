@@ -13,7 +13,7 @@ export const AUDIT_ERRORS = {
   },
   AUDIT_ERR_DELIVERY_FAILED: {
     message: 'the collector did not acknowledge some records',
-    when: '`flush()` or `shutdown()`: the collector did not acknowledge some records; they stay queued (and spooled) and are retried',
+    when: '`flush()` or `shutdown()` reached its deadline with records the collector had not acknowledged; `details` give the count and where they are (still queued after `flush()`, in the spool, or dropped by `shutdown()` without one)',
   },
   AUDIT_ERR_QUEUE_FULL: {
     message: 'the audit delivery queue is full',
