@@ -226,7 +226,8 @@ async function main(): Promise<void> {
       // The same SQLite file, read-only use by both services.
       baselineSqlite = await startChildService(process.execPath, [...cpuProfileFlags(), baseCli, 'export-service'], {
         name: 'baseline export service (SQLite)',
-        env: serviceEnv({}, sqliteDir),
+        // Its own spool for its audit records: a spool has one process.
+        env: serviceEnv({ AUDIT_EXPORT_AUDIT_SPOOL_DIR: join(tmp, 'baseline-sqlite-spool') }, sqliteDir),
         ready: /export service listening on (http:\/\/[0-9.:]+)/,
       });
       for (const child of [baseline, baselineSqlite]) {
