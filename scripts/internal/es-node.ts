@@ -117,7 +117,7 @@ export async function provisionUsers(first: NodeFiles, others: readonly NodeFile
  * between. Not `elasticsearch -d`: its launcher waits for the server's ready signal, and
  * under load two of three launchers of a cluster never saw it (the nodes had started).
  */
-export async function launchNode(node: NodeFiles, timeoutMs = 180_000): Promise<{ pid: number; httpPort: number }> {
+export async function launchNode(node: NodeFiles, timeoutMs = 600_000): Promise<{ pid: number; httpPort: number }> {
   if (asRoot()) await chownTree(node.dir);
   const pidFile = join(node.dir, 'elasticsearch.pid');
   const portsFile = join(node.dir, 'logs', 'http.ports');
@@ -138,7 +138,8 @@ export async function launchNode(node: NodeFiles, timeoutMs = 180_000): Promise<
   while (!(existsSync(pidFile) && existsSync(portsFile))) {
     if (exit !== undefined || Date.now() > deadline) {
       const tail = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-30).join('\n') : '');
-      if (exit === undefined) child.kill('SIGKILL');
+      // The whole process group: the launcher and the server it started (detached made it the group's leader).
+      if (exit === undefined && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       throw new Error(
         `Elasticsearch ${node.name} did not start (${exit === undefined ? `not listening after ${timeoutMs} ms` : `exit ${exit}`}):\n${tail(consoleLog)}\n${tail(join(node.dir, 'logs', `${clusterNameOf(node)}.log`))}`,
       );

@@ -1,6 +1,7 @@
 export type { AuditStore, EventCursor, EventFilter, EventQuery, InsertResult, InsertFailure, RejectedRecord, DeadLetterProblem, DeadLetterQuery, DeadLetterReader } from './audit-store.js';
 export { ElasticsearchStore } from './elasticsearch-store.js';
 export type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
+export type { IndexLayout } from './internal/index-settings.js';
 export { SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
 export { ElasticsearchExportJobStore, SqliteExportJobStore } from './export-jobs.js';
