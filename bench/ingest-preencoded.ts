@@ -46,6 +46,8 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const SEED = Number(process.env.BENCH_SEED ?? 1);
 const MAX_FOREIGN_CPU = Number(process.env.BENCH_MAX_FOREIGN_CPU ?? 0.1);
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
+/** `sqlite` alone runs without Elasticsearch (no node started, no ceiling). */
+const STORES = (process.env.BENCH_STORES ?? 'es,sqlite').split(',') as ('es' | 'sqlite')[];
 /** The SDK's default batch: one OTLP request carries this many records. */
 const BATCH = 512;
 
@@ -147,15 +149,16 @@ async function main(): Promise<void> {
   }
   const began = performance.now();
   const loadBefore = os.loadavg();
-  const es = await benchElasticsearch('1g');
+  const withEs = STORES.includes('es');
+  const es = withEs ? await benchElasticsearch('1g') : undefined;
   const quiet = new QuietMachine({ maxForeignCpu: MAX_FOREIGN_CPU });
-  quiet.own(es.pid);
+  quiet.own(es?.pid);
   const children: ChildService[] = [];
   const tmp = mkdtempSync(join(os.tmpdir(), 'otel-audit-bench-preencoded-'));
   try {
-    const admin = new ElasticsearchStore({ url: es.url, ...es.admin });
-    await admin.init();
-    const writer = new ElasticsearchStore({ url: es.url, ...es.writer, installTemplate: false });
+    const admin = es && new ElasticsearchStore({ url: es.url, ...es.admin });
+    await admin?.init();
+    const writer = es && new ElasticsearchStore({ url: es.url, ...es.writer, installTemplate: false });
     const start = async (name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp) => {
       const child = await startChildService(command, args, { name, env: { PATH: process.env.PATH, ...env }, ready });
       children.push(child);
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
           AUDIT_COLLECTOR_GRPC_PORT: '0',
           AUDIT_DATA_DIR: join(tmp, name.replace(/\W+/g, '-')),
           AUDIT_RETENTION_DAYS: '0',
-          ...(store === 'es'
+          ...(store === 'es' && es
             ? { ELASTICSEARCH_URL: es.url, ELASTICSEARCH_USERNAME: es.writer.username, ELASTICSEARCH_PASSWORD: es.writer.password, AUDIT_ES_INSTALL_TEMPLATE: 'false' }
             : {}),
         },
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
     const builds = [{ name: 'ours', checkout: REPO }, ...(BASELINE_DIR ? [{ name: 'baseline', checkout: BASELINE_DIR }] : [])];
     const cells: Cell[] = [];
     for (const b of builds) {
-      for (const store of ['es', 'sqlite'] as const) {
+      for (const store of STORES) {
         const child = await collector(`${b.name} collector (${store})`, b.checkout, store);
         for (const encoding of ['protobuf', 'json'] as const) {
           cells.push({
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    cells.push({
+    if (es && writer) cells.push({
       id: 'ceiling',
       label: 'ceiling: `helpers.bulk` of the same documents from memory → Elasticsearch',
       run: async (events) => {
@@ -214,7 +217,7 @@ async function main(): Promise<void> {
     });
     const otelcolBin = process.env.OTELCOL_BIN ?? join(REPO, '.cache', 'otelcol', 'otelcol-audit-bench');
     let upstream: string | undefined;
-    if (existsSync(otelcolBin)) {
+    if (es && existsSync(otelcolBin)) {
       const [syncPort, asyncPort] = [await freePort(), await freePort()];
       await start(
         'upstream collector',
@@ -255,21 +258,21 @@ async function main(): Promise<void> {
     }
     const out: Results = {
       date: new Date().toISOString(),
-      machine: describeMachine({ elasticsearch: es.version, esHeapMiB: await esHeapMiB(writer.client), ownNode: es.pid !== undefined, loadBefore }),
+      machine: describeMachine({ elasticsearch: es?.version ?? 'not used', esHeapMiB: writer && (await esHeapMiB(writer.client)), ownNode: es?.pid !== undefined, loadBefore }),
       config: { events: EVENTS, senders: SENDERS, repeats: REPEATS, seed: SEED, batch: BATCH, maxForeignCpu: MAX_FOREIGN_CPU, attempts: quiet.attempts, baseline: BASELINE_DIR },
       upstream,
       cells: results,
       totalSeconds: (performance.now() - began) / 1000,
       waitedSeconds: quiet.waitedSeconds,
     };
-    await Promise.all([admin.close(), writer.close()]);
+    await Promise.all([admin?.close(), writer?.close()]);
     writeResultsJson(NAME, out);
     const section = render(out);
     console.log(section);
     writeSection(HEADING, section);
   } finally {
     for (const child of children) await child.stop();
-    await es.stop();
+    await es?.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -296,7 +299,7 @@ function render(r: Results): string {
     `- **Senders**: ${c.senders} keep-alive HTTP connections in the benchmark's process, each posting the next pre-encoded request (${c.batch} records, \`bench/generate-events.ts\` seed ${c.seed}, the contract's \`toLogRecord\`) as soon as its previous one was answered; ${fmtRate(c.events)} events per run.`,
     `- **Collectors**: \`node cli/dist/main.js collector\`, each its own process, spool on, one per store${c.baseline ? `; the baseline's the same way from \`${c.baseline}\`, in the same rounds, the order shuffled per round` : ''}. SQLite: WAL, synchronous=FULL.`,
     `- **Method**: ${c.repeats} rounds after a warm-up; ratios are taken between runs of the same round, then the median. ${otherLoad(foreign, discarded, c)}`,
-    `- **Rerun**: \`npm run build && ${c.baseline ? `BENCH_BASELINE_DIR=${c.baseline} ` : ''}BENCH_EVENTS=${c.events} BENCH_REPEATS=${c.repeats} npx tsx bench/ingest-preencoded.ts\`. Raw numbers: \`bench/results/${NAME}.json\`.`,
+    `- **Rerun**: \`npm run build && ${STORES.join(',') === 'es,sqlite' ? '' : `BENCH_STORES=${STORES.join(',')} `}${c.baseline ? `BENCH_BASELINE_DIR=${c.baseline} ` : ''}BENCH_EVENTS=${c.events} BENCH_REPEATS=${c.repeats} npx tsx bench/ingest-preencoded.ts\`. Raw numbers: \`bench/results/${NAME}.json\`.`,
     '',
     '| path | events/s acknowledged, median | min – max | vs ceiling (same round) | vs baseline (same round) |',
     '| --- | ---: | ---: | ---: | ---: |',
