@@ -37,8 +37,8 @@ export function csvStream(events: AsyncIterable<AuditEvent>, format: CsvFormat):
   let pending = (format.bom ? '\ufeff' : '') + line(headerRow(format).map(neutralizeFormulas));
   let reading = false;
 
+  // Buffers out, as csv-stringify gave: a file or S3 upload takes bytes.
   return new Readable({
-    encoding: 'utf8',
     async read() {
       // One loop at a time: read() is called again while a pull from `events` waits.
       if (reading) return;
