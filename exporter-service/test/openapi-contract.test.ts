@@ -56,7 +56,7 @@ describe.skipIf(skip)('the OpenAPI document says what the API does (schemathesis
     dir = mkdtempSync(join(tmpdir(), 'otel-audit-openapi-'));
     store = new SqliteStore({ path: join(dir, 'events.sqlite') });
     const now = Date.now();
-    await store.insert(Array.from({ length: 12 }, (_, i) => validEvent({ time: new Date(now - i * 3_600_000).toISOString(), actor: { id: 'u-fuzz', name: 'Fuzz' } })));
+    await store.insert(Array.from({ length: 12 }, (_, i) => validEvent({ time: new Date(now - i * 3_600_000).toISOString(), actor: { id: 'u-fuzz', name: 'Fuzz', type: 'user' } })));
     // Every search and download the fuzzer makes is a look at the log: recorded for real,
     // through a collector into its own SQLite file, as in production.
     auditStore = new SqliteStore({ path: join(dir, 'audit.sqlite') });
