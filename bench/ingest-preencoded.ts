@@ -37,7 +37,8 @@ import { QuietMachine, describeMachine, machineLine, otherLoad, type Machine } f
 import { BENCH_DIR, readResultsJson, writeResultsJson, writeSection } from './support/results-file.js';
 import { duration, fmtRate, median, pct, shuffled } from './support/stats.js';
 
-const HEADING = '## Ingest after the one-pass path (issue 15): pre-encoded OTLP from several senders';
+// A subsection, last in "Ingest after the one-pass path (issue 15)": a rerun replaces it and leaves the text above it.
+const HEADING = '### Pre-encoded OTLP from several senders (bench/ingest-preencoded.ts)';
 const NAME = 'ingest-preencoded';
 const REPO = join(BENCH_DIR, '..');
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
