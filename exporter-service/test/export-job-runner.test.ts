@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteExportJobStore, SqliteStore, type ExportJob } from '@otel-audit/store';
 import { DirectoryFileStorage, type ExportFileStorage } from '../src/internal/export-files.js';
 import { ExportJobRunner, type ExportJobLog } from '../src/internal/export-job-runner.js';
-import { CALLER_KEY } from '../src/internal/export-job-request.js';
+import { CALLER_KEY, queuedExportJob } from '../src/internal/export-job-request.js';
 import { EXPORT_FORMAT_DEFAULTS } from '../src/internal/export-writers.js';
 import { S3FileStorage } from '../src/internal/s3-file-storage.js';
 import { SignedLinks } from '../src/internal/signed-links.js';
@@ -32,25 +32,13 @@ function keptLog(lines: { level: string; msg?: string }[] = []): ExportJobLog & 
   return { lines, info: at('info'), warn: at('warn'), error: at('error'), child: () => keptLog(lines) };
 }
 
-function queuedJob(overrides: Partial<ExportJob> = {}): ExportJob {
-  const now = new Date().toISOString();
-  return {
+function queuedJob(): ExportJob {
+  return queuedExportJob({
     id: randomUUID(),
     owner: 'u-runner',
-    status: 'queued',
     format: 'csv',
     request: { scope: 'all', from: `${DAY}T00:00:00.000Z`, to: `${DAY}T23:59:59.000Z`, [CALLER_KEY]: JSON.stringify({ id: 'u-runner', workspaces: [], permissions: [], superAdmin: true }) },
-    createdAt: now,
-    updatedAt: now,
-    rowsWritten: 0,
-    total: null,
-    file: null,
-    expiresAt: null,
-    error: null,
-    worker: null,
-    heartbeatAt: null,
-    ...overrides,
-  };
+  });
 }
 
 let s3: S3ServerForTests | undefined;

@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCollector } from '@otel-audit/collector';
 import { AUDIT_LOG_SERVICE_NAME, type AuditEvent } from '@otel-audit/contract';
 import {
   buildExportService,
+  S3FileStorage,
   createExportFileStorage,
   exportFileStorageConfigFromEnv,
   signToken,
@@ -179,6 +180,25 @@ describe.skipIf(missing !== '')(`background exports on two replicas sharing a SQ
     expect(await keys()).toEqual([]);
     expect(await a.files.exists(`${id}.csv`)).toBe(false);
     expect((await call(a.url, `/v1/exports/${id}`)).status).toBe(410);
+  });
+
+  it('a replica whose S3 secret is wrong does not start, and says why without the secret', async () => {
+    const wrongSecret = `not-the-secret-${Date.now()}-0123456789abcdef`;
+    const lines: string[] = [];
+    const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: wrongSecret } });
+    const jobs = new SqliteExportJobStore({ path: join(dir, 'jobs.sqlite') });
+    const app = buildExportService({
+      store: auditStore,
+      auth: { secret: SECRET },
+      logger: { level: 'debug', stream: { write: (line: string) => void lines.push(line) } },
+      jobs: { store: jobs, files: new S3FileStorage({ bucket: BUCKET, client }), linkSecret: LINK_SECRET, concurrency: 0 },
+    });
+    const err = (await Promise.resolve(app.ready()).then(() => undefined, (e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/S3 could not reach the bucket s3:\/\/audit-exports: .*HTTP 403/);
+    expect([err.message, err.stack, ...lines].join('\n')).not.toContain(wrongSecret);
+    await app.close().catch(() => undefined);
+    await jobs.close();
+    client.destroy();
   });
 
   it('an XLSX job run on A streams into the bucket and downloads from B unchanged', async () => {

@@ -62,6 +62,23 @@ export function publicRequest(job: ExportJob): Record<string, string> {
   return Object.fromEntries(Object.entries(job.request).filter(([k]) => k !== CALLER_KEY && k !== LOOK_KEY));
 }
 
+/** A job as queued: nothing run, counted or written yet. */
+export function queuedExportJob(fields: Pick<ExportJob, 'id' | 'owner' | 'format' | 'request'>, now = new Date().toISOString()): ExportJob {
+  return {
+    ...fields,
+    status: 'queued',
+    createdAt: now,
+    updatedAt: now,
+    rowsWritten: 0,
+    total: null,
+    file: null,
+    expiresAt: null,
+    error: null,
+    worker: null,
+    heartbeatAt: null,
+  };
+}
+
 export function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
   return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Pick<T, K>;
 }

@@ -7,7 +7,7 @@ import type { Authenticator, Caller } from '../auth.js';
 import { ExportError } from '../errors.js';
 import type { ExportFileStorage } from './export-files.js';
 import { expireExport, isExpired } from './export-expiry.js';
-import { CALLER_KEY, FORMAT_KEYS, JOB_ID, LOOK_KEY, QUERY_KEYS, jobSubject, pick, type ExportBody, type FormatFields } from './export-job-request.js';
+import { CALLER_KEY, FORMAT_KEYS, JOB_ID, LOOK_KEY, QUERY_KEYS, jobSubject, pick, queuedExportJob, type ExportBody, type FormatFields } from './export-job-request.js';
 import { EXPORT_JOB_BODY_SCHEMA, EXPORT_JOB_STATUS_SCHEMA, progressPercent } from './export-job-schemas.js';
 import { manifestName } from './export-manifests.js';
 import type { ExportFormat } from './export-writers.js';
@@ -72,11 +72,9 @@ export async function registerExportJobRoutes(app: FastifyInstance, o: ExportJob
       const id = randomUUID();
       // Before the job exists (fail closed); the runner records its end, naming this record.
       const look = looks.start(lookSubject(request, caller, parsed), { delivery: 'job', format: body.format, jobId: id }, id);
-      const now = new Date().toISOString();
-      const job: ExportJob = {
+      const job = queuedExportJob({
         id,
         owner: caller.id,
-        status: 'queued',
         format: body.format,
         request: {
           ...pick(body, [...QUERY_KEYS, ...FORMAT_KEYS]),
@@ -86,16 +84,7 @@ export async function registerExportJobRoutes(app: FastifyInstance, o: ExportJob
           [CALLER_KEY]: JSON.stringify(caller),
           ...(look.startEventId ? { [LOOK_KEY]: look.startEventId } : {}),
         },
-        createdAt: now,
-        updatedAt: now,
-        rowsWritten: 0,
-        total: null,
-        file: null,
-        expiresAt: null,
-        error: null,
-        worker: null,
-        heartbeatAt: null,
-      };
+      });
       try {
         await jobs.create(job);
       } catch (err) {
