@@ -6,7 +6,7 @@
  * Against:
  * - the ceiling: the same events as our documents, bulk-indexed from memory with the client's
  *   `helpers.bulk` into the same node (SENDERS requests in flight, BATCH documents each);
- * - with BENCH_BASELINE_DIR (a built checkout, e.g. /work/baseline): that checkout's collector,
+ * - with BENCH_BASELINE_DIR (an earlier commit, checked out and built elsewhere): its collector,
  *   in the same rounds, interleaved, so before and after share the machine and its load;
  * - with OTELCOL_BIN (or .cache/otelcol/otelcol-audit-bench): the upstream collector's sync
  *   pipeline (bench/otelcol/otelcol-config.yaml), the same delivery contract as ours.
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
         for (const encoding of ['protobuf', 'json'] as const) {
           cells.push({
             id: `${b.name}-${store}-${encoding}`,
-            label: `${b.name === 'ours' ? 'this checkout' : `baseline (${BASELINE_DIR})`}: collector → ${store === 'es' ? 'Elasticsearch' : 'SQLite'}, http/${encoding}`,
+            label: `${b.name === 'ours' ? 'this checkout' : 'baseline checkout'}: collector → ${store === 'es' ? 'Elasticsearch' : 'SQLite'}, http/${encoding}`,
             run: async (events) => {
               const bodies = encode(events, encoding);
               return { events: events.length, seconds: await post(child.ready, '/v1/logs', encoding, bodies) };

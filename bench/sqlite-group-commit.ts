@@ -4,7 +4,7 @@
  * events/s stored with WAL and synchronous=FULL, chained. Group commit shares one transaction
  * and fsync among the callers of one turn; the baseline commits each call on its own.
  *
- *   npm run build && BENCH_BASELINE_DIR=/work/baseline npx tsx bench/sqlite-group-commit.ts
+ *   npm run build && BENCH_BASELINE_DIR=<a built checkout of an earlier commit> npx tsx bench/sqlite-group-commit.ts
  *
  * BENCH_CALLERS concurrent callers (16), BENCH_BATCH events per call (32), BENCH_CALLS calls
  * per run (400), BENCH_REPEATS rounds (3).
