@@ -4,7 +4,7 @@ import type { AuditStore, DigestSigner, ExportJobStore } from '@otel-audit/store
 import type { Authenticator } from '../auth.js';
 import type { ExportFileStorage } from './export-files.js';
 import { ExportJobRunner } from './export-job-runner.js';
-import type { FormatFields } from './export-job-request.js';
+import type { FormatParams } from './format-params.js';
 import { registerExportJobRoutes } from './export-job-routes.js';
 import type { ExportFormat } from './export-writers.js';
 import type { QueryLimits } from './event-query.js';
@@ -46,7 +46,7 @@ export interface BackgroundExportContext {
   events: AuditStore;
   authenticate: Authenticator;
   limits: QueryLimits;
-  parseFormat: (p: FormatFields) => ExportFormat;
+  parseFormat: (p: FormatParams) => ExportFormat;
   /** Records the start and end of every job, link download and manifest download. */
   looks: LookRecorder;
 }

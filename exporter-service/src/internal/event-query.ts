@@ -3,6 +3,7 @@ import { AUDIT_CATEGORIES, AUDIT_OUTCOMES } from '@otel-audit/contract';
 import type { EventFilter, EventQuery } from '@otel-audit/store';
 import type { Caller } from '../auth.js';
 import { ExportError } from '../errors.js';
+import { definedOnly } from './defined-only.js';
 
 /** The ProcessMaker rule for one user's or every user's security log: both permissions, or super admin. */
 export const ALL_USERS_PERMISSIONS = ['users:view', 'security-logs:view'] as const;
@@ -181,11 +182,7 @@ export function parseEventQuery(caller: Caller, p: EventQueryParams, limits: Que
   const filters = Object.fromEntries(
     Object.entries(p).filter(([k, v]) => v !== undefined && v !== '' && !['scope', 'workspace', 'user'].includes(k)),
   ) as Record<string, string>;
-  return { scope, query: { from, to, order: p.sort === 'asc' || p.sort === 'desc' ? p.sort : defaultOrder, filter: stripUndefined(filter) }, filters };
-}
-
-function stripUndefined(f: EventFilter): EventFilter {
-  return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as EventFilter;
+  return { scope, query: { from, to, order: p.sort === 'asc' || p.sort === 'desc' ? p.sort : defaultOrder, filter: definedOnly(filter) }, filters };
 }
 
 /** For file names: the scope and range, in characters every file system accepts. */

@@ -2,20 +2,13 @@ import type { ExportJob } from '@otel-audit/store';
 import type { Caller } from '../auth.js';
 import type { ExportLook, LookSubject } from './look-recorder.js';
 import { EVENT_QUERY_SCHEMA, requestedScope, type EventQueryParams } from './event-query.js';
+import { FORMAT_PARAMS_SCHEMA, type FormatParams } from './format-params.js';
 
-/** The format fields a background export takes besides its query. */
-export interface FormatFields {
-  columns?: string;
-  tz?: string;
-  dateFormat?: string;
-  delimiter?: string;
-  bom?: string;
-}
-
-export type ExportBody = EventQueryParams & FormatFields & { format: 'csv' | 'xlsx' };
+/** A background export's body: a download's query and format parameters, plus the format. */
+export type ExportBody = EventQueryParams & FormatParams & { format: 'csv' | 'xlsx' };
 
 export const QUERY_KEYS = Object.keys(EVENT_QUERY_SCHEMA.properties) as (keyof EventQueryParams)[];
-export const FORMAT_KEYS = ['columns', 'tz', 'dateFormat', 'delimiter', 'bom'] as const;
+export const FORMAT_KEYS = Object.keys(FORMAT_PARAMS_SCHEMA) as (keyof FormatParams)[];
 /** Where the job keeps who asked, so the runner applies the scope the caller was granted. */
 export const CALLER_KEY = '_caller';
 /** Where the job keeps the id of its `audit_log.export` record, which its end record names. */
@@ -77,8 +70,4 @@ export function queuedExportJob(fields: Pick<ExportJob, 'id' | 'owner' | 'format
     worker: null,
     heartbeatAt: null,
   };
-}
-
-export function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
-  return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Pick<T, K>;
 }

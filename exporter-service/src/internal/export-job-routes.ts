@@ -7,13 +7,16 @@ import type { Authenticator, Caller } from '../auth.js';
 import { ExportError } from '../errors.js';
 import type { ExportFileStorage } from './export-files.js';
 import { expireExport, isExpired } from './export-expiry.js';
-import { CALLER_KEY, FORMAT_KEYS, JOB_ID, LOOK_KEY, QUERY_KEYS, jobSubject, pick, queuedExportJob, type ExportBody, type FormatFields } from './export-job-request.js';
+import { pick } from './defined-only.js';
+import { CALLER_KEY, FORMAT_KEYS, JOB_ID, LOOK_KEY, QUERY_KEYS, jobSubject, queuedExportJob, type ExportBody } from './export-job-request.js';
 import { EXPORT_JOB_BODY_SCHEMA, EXPORT_JOB_STATUS_SCHEMA, progressPercent } from './export-job-schemas.js';
 import { manifestName } from './export-manifests.js';
 import type { ExportFormat } from './export-writers.js';
+import { EXPORT_CONTENT_TYPES, exportFileName, type FormatParams } from './format-params.js';
 import { parseEventQuery, requestedScope, scopeLabel, type EventQueryParams, type QueryLimits } from './event-query.js';
 import { endLookWhenClosed, lookClient, lookSubject, type ExportLook, type LookRecorder } from './look-recorder.js';
 import type { SignedLinks } from './signed-links.js';
+import { fromStore } from './store-unavailable.js';
 
 export interface ExportJobRouteOptions {
   jobs: ExportJobStore;
@@ -22,7 +25,7 @@ export interface ExportJobRouteOptions {
   looks: LookRecorder;
   authenticate: Authenticator;
   limits: QueryLimits;
-  parseFormat: (p: FormatFields) => ExportFormat;
+  parseFormat: (p: FormatParams) => ExportFormat;
   linkTtlMs: number;
   postsPerMinute: number;
   /** Whether finished jobs have a signed manifest. */
@@ -30,11 +33,6 @@ export interface ExportJobRouteOptions {
   /** Told when a job is queued, so that it starts without waiting for the next poll. */
   runner: { nudge(): void };
 }
-
-const CONTENT_TYPES = {
-  csv: 'text/csv; charset=utf-8',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-} as const;
 
 /** The four routes of background exports: queue, status, signed manifest, signed download. */
 export async function registerExportJobRoutes(app: FastifyInstance, o: ExportJobRouteOptions): Promise<void> {
@@ -85,13 +83,7 @@ export async function registerExportJobRoutes(app: FastifyInstance, o: ExportJob
           ...(look.startEventId ? { [LOOK_KEY]: look.startEventId } : {}),
         },
       });
-      try {
-        await jobs.create(job);
-      } catch (err) {
-        request.log.error({ err }, 'could not create the export job');
-        looks.end(look, { status: 'failed', rows: 0 });
-        throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
-      }
+      await fromStore(request.log, 'creating the export job', () => jobs.create(job), () => looks.end(look, { status: 'failed', rows: 0 }));
       o.runner.nudge();
       return reply.status(202).send({ id: job.id, status: job.status, statusUrl: `/v1/exports/${job.id}` });
     },
@@ -161,12 +153,12 @@ export async function registerExportJobRoutes(app: FastifyInstance, o: ExportJob
       // Opened before any header: a file that is gone is a clean 404, storage that is down a 503.
       const body = await openFile(job.file, request.log);
       const params = job.request as EventQueryParams;
-      const name = `audit-log_${scopeLabel(requestedScope(params))}_${params.from!.slice(0, 10)}_${params.to!.slice(0, 10)}.${job.format}`;
+      const name = exportFileName(scopeLabel(requestedScope(params)), params.from!, params.to!, job.format);
       // The link is the credential: the look is the owner's, from wherever it was used.
       const look = startOrClose(body, () =>
         looks.start({ ...jobSubject(job), client: lookClient(request) }, { delivery: 'link', format: job.format, jobId: job.id, rowsMatching: job.rowsWritten }, job.id),
       );
-      reply.header('content-type', CONTENT_TYPES[job.format]);
+      reply.header('content-type', EXPORT_CONTENT_TYPES[job.format]);
       reply.header('content-disposition', `attachment; filename="${name}"`);
       reply.header('cache-control', 'private, no-store');
       return reply.send(tracked(look, body, job.rowsWritten, request, reply));
@@ -205,12 +197,7 @@ export async function registerExportJobRoutes(app: FastifyInstance, o: ExportJob
     }
   }
 
-  async function readJob(id: string, log: FastifyBaseLogger): Promise<ExportJob | undefined> {
-    try {
-      return await jobs.get(id);
-    } catch (err) {
-      log.error({ err }, 'could not read the export job');
-      throw new ExportError('AUDIT_ERR_STORE_UNAVAILABLE');
-    }
+  function readJob(id: string, log: FastifyBaseLogger): Promise<ExportJob | undefined> {
+    return fromStore(log, 'reading the export job', () => jobs.get(id));
   }
 }

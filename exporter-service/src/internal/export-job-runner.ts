@@ -4,11 +4,13 @@ import type { AuditStore, DigestSigner, ExportJob, ExportJobStore } from '@otel-
 import { ExportError } from '../errors.js';
 import type { ExportFileStorage } from './export-files.js';
 import { expireExport, isExpired } from './export-expiry.js';
-import { QUERY_KEYS, jobLook, jobRequester, pick, type FormatFields } from './export-job-request.js';
+import { pick } from './defined-only.js';
+import { QUERY_KEYS, jobLook, jobRequester } from './export-job-request.js';
 import { writeExportManifest } from './export-manifests.js';
 import { notifyExportWebhook } from './export-webhook.js';
 import { csvStream, writeXlsx, type ExportFormat } from './export-writers.js';
 import { parseEventQuery, type EventQueryParams, type QueryLimits } from './event-query.js';
+import { parseCsvOptions, type FormatParams } from './format-params.js';
 import type { LookRecorder } from './look-recorder.js';
 import type { SignedLinks } from './signed-links.js';
 
@@ -34,7 +36,7 @@ export interface ExportJobRunnerOptions {
   /** The audit events the jobs read. */
   events: AuditStore;
   limits: QueryLimits;
-  parseFormat: (p: FormatFields) => ExportFormat;
+  parseFormat: (p: FormatParams) => ExportFormat;
   /** Records the end of every job (its start was recorded when it was queued). */
   looks: Pick<LookRecorder, 'end'>;
   links: SignedLinks;
@@ -174,8 +176,7 @@ export class ExportJobRunner {
         }
       }
       if (job.format === 'csv') {
-        const r = job.request;
-        await files.put(file, csvStream(counted(), { ...format, delimiter: r.delimiter === ';' ? ';' : ',', bom: r.bom === 'true' || r.bom === '1' }));
+        await files.put(file, csvStream(counted(), { ...format, ...parseCsvOptions(job.request) }));
       } else {
         const out = new PassThrough();
         // A writer that fails ends the upload too: otherwise it would wait for the rest forever.

@@ -1,5 +1,6 @@
 import type { ExportJob } from '@otel-audit/store';
 import { EVENT_QUERY_SCHEMA } from './event-query.js';
+import { FORMAT_PARAMS_SCHEMA } from './format-params.js';
 
 /** `POST /v1/exports`: the download's query and format fields, plus the format. */
 export const EXPORT_JOB_BODY_SCHEMA = {
@@ -9,11 +10,7 @@ export const EXPORT_JOB_BODY_SCHEMA = {
   properties: {
     ...EVENT_QUERY_SCHEMA.properties,
     format: { type: 'string', enum: ['csv', 'xlsx'] },
-    columns: { type: 'string', maxLength: 500 },
-    tz: { type: 'string', maxLength: 64 },
-    dateFormat: { type: 'string', maxLength: 32 },
-    delimiter: { type: 'string', enum: [',', ';'] },
-    bom: { type: 'string', enum: ['true', 'false', '1', '0'] },
+    ...FORMAT_PARAMS_SCHEMA,
   },
 } as const;
 
