@@ -1,0 +1,76 @@
+/**
+ * Resident memory of an idle service started through the CLI, this checkout's build against an
+ * earlier one's (BENCH_BASELINE_DIR), interleaved: `export-service` on SQLite, `export-service`
+ * on Elasticsearch (ELASTICSEARCH_URL and its credentials from the environment; skipped when
+ * unset) and `collector` on SQLite. VmRSS and VmHWM read BENCH_SETTLE_MS after the service
+ * says it listens, before any request.
+ *
+ *   npx tsc -b && source /tmp/es.env && BENCH_BASELINE_DIR=/work/baseline npx tsx bench/cli-idle-memory.ts
+ *
+ * Environment: BENCH_REPEATS (3), BENCH_SETTLE_MS (3000).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { startChildService } from './support/child-service.js';
+import { BENCH_DIR } from './support/results-file.js';
+import { fmtMiB, median } from './support/stats.js';
+
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 3000);
+const BASELINE = process.env.BENCH_BASELINE_DIR;
+
+const statusKiB = (pid: number, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+
+async function main(): Promise<void> {
+  if (!BASELINE) throw new Error('set BENCH_BASELINE_DIR to a built checkout');
+  const es = process.env.ELASTICSEARCH_URL;
+  const cases = [
+    { name: 'export-service, SQLite', command: 'export-service', ready: /export service listening on/, es: false },
+    ...(es ? [{ name: 'export-service, Elasticsearch', command: 'export-service', ready: /export service listening on/, es: true }] : []),
+    { name: 'collector, SQLite', command: 'collector', ready: /collector listening on/, es: false },
+  ];
+  const builds = [
+    ['ours', join(BENCH_DIR, '..', 'cli', 'dist', 'main.js')],
+    ['baseline', join(BASELINE, 'cli', 'dist', 'main.js')],
+  ] as const;
+  const runs: Record<string, { rss: number; hwm: number }[]> = {};
+  for (let round = 1; round <= REPEATS; round++) {
+    for (const c of cases) {
+      for (const [build, cli] of round % 2 ? builds : [...builds].reverse()) {
+        const tmp = mkdtempSync(join(os.tmpdir(), 'otel-audit-bench-idle-'));
+        const service = await startChildService(process.execPath, [cli, c.command], {
+          name: `${build} ${c.command}`,
+          ready: c.ready,
+          env: {
+            ...process.env,
+            ELASTICSEARCH_URL: c.es ? es : '',
+            AUDIT_DATA_DIR: tmp,
+            AUDIT_EXPORT_PORT: '0',
+            AUDIT_COLLECTOR_PORT: '0',
+            AUDIT_COLLECTOR_GRPC_PORT: '0',
+            AUDIT_JWT_SECRET: 'cli-idle-memory-secret-0123456789abcdef',
+            AUDIT_LOG_LEVEL: 'info',
+          },
+        });
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
+        const sample = { rss: statusKiB(service.pid, 'VmRSS'), hwm: statusKiB(service.pid, 'VmHWM') };
+        await service.stop();
+        rmSync(tmp, { recursive: true, force: true });
+        (runs[`${c.name}|${build}`] ??= []).push(sample);
+        console.error(`round ${round} ${build} ${c.name}: RSS ${fmtMiB(sample.rss)} MiB, peak ${fmtMiB(sample.hwm)} MiB, load ${os.loadavg()[0]!.toFixed(1)}`);
+      }
+    }
+  }
+  console.log('| idle service | baseline RSS (MiB, median) | ours RSS (MiB, median) | baseline peak so far | ours peak so far |\n| --- | ---: | ---: | ---: | ---: |');
+  for (const c of cases) {
+    const [b, o] = [runs[`${c.name}|baseline`]!, runs[`${c.name}|ours`]!];
+    const m = (xs: { rss: number; hwm: number }[], k: 'rss' | 'hwm') => fmtMiB(median(xs.map((x) => x[k])));
+    console.log(`| ${c.name} | ${m(b, 'rss')} | ${m(o, 'rss')} | ${m(b, 'hwm')} | ${m(o, 'hwm')} |`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
