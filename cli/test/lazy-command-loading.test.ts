@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 // LAZY_TEST_MAIN runs another checkout's built CLI (e.g. one from before issue 15, to see these fail).
 const main = process.env.LAZY_TEST_MAIN ?? resolve(import.meta.dirname, '..', 'dist', 'main.js');
@@ -15,7 +15,16 @@ const packageUrl = (name: string) => pathToFileURL(join(root, name)).href + '/';
  * Runs a service command of the built CLI with a preload that records every module URL it
  * resolves, until it logs that it listens; returns those URLs. Waited for, not timed.
  */
-async function modulesLoadedBy(command: string, dataDir: string, until: RegExp): Promise<string[]> {
+async function modulesLoadedBy(command: string, until: RegExp): Promise<string[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'otel-audit-lazy-'));
+  try {
+    return await recordLoads(command, dataDir, until);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function recordLoads(command: string, dataDir: string, until: RegExp): Promise<string[]> {
   const file = join(dataDir, 'modules.txt');
   const child = spawn(process.execPath, ['--import', pathToFileURL(recorder).href, main, command], {
     env: {
@@ -47,13 +56,10 @@ async function modulesLoadedBy(command: string, dataDir: string, until: RegExp):
 }
 
 /** Issue 15: a command loads only what it runs; each package loaded for nothing cost 20–84 MiB of RSS. */
-describe('the CLI loads a command\'s packages when that command runs (built CLI, real processes, SQLite)', () => {
-  let dataDir: string;
-  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
-
+// Concurrent: two processes that only start and stop, each in its own data folder.
+describe.concurrent('the CLI loads a command\'s packages when that command runs (built CLI, real processes, SQLite)', () => {
   it('export-service loads neither the collector nor gRPC', async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'otel-audit-lazy-'));
-    const loaded = await modulesLoadedBy('export-service', dataDir, /export service listening on/);
+    const loaded = await modulesLoadedBy('export-service', /export service listening on/);
     // The recorder works: the export service and its store were seen loading.
     expect(loaded.some((url) => url.startsWith(packageUrl('exporter-service')))).toBe(true);
     expect(loaded.some((url) => url.includes('/node_modules/better-sqlite3/'))).toBe(true);
@@ -63,8 +69,7 @@ describe('the CLI loads a command\'s packages when that command runs (built CLI,
   });
 
   it('collector loads neither the export service nor exceljs', async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'otel-audit-lazy-'));
-    const loaded = await modulesLoadedBy('collector', dataDir, /collector listening on/);
+    const loaded = await modulesLoadedBy('collector', /collector listening on/);
     expect(loaded.some((url) => url.startsWith(packageUrl('collector')))).toBe(true);
     expect(loaded.some((url) => url.includes('/node_modules/@grpc/grpc-js/'))).toBe(true);
     expect(loaded.filter((url) => url.startsWith(packageUrl('exporter-service')))).toEqual([]);
