@@ -1,4 +1,4 @@
-import { DEFAULT_REDACT } from '@otel-audit/contract';
+import { DEFAULT_REDACT, optionError } from '@otel-audit/contract';
 import type { FastifyServerOptions } from 'fastify';
 import type { AuditStore } from '@otel-audit/store';
 import type { IntegrityOptions } from './internal/chain-keeper.js';
@@ -138,15 +138,12 @@ export function resolveCollectorOptions(opts: CollectorOptions): ResolvedCollect
     redact: opts.redact ?? D.redact,
     grpc: opts.grpc && Object.freeze({ host: opts.grpc.host ?? D.grpcHost, port: opts.grpc.port ?? D.grpcPort }),
   };
-  if (!o.store) throw new TypeError('buildCollector: store is required');
+  const bad = (option: string, value: unknown, expected: string) => optionError('buildCollector', option, value, expected);
+  if (!o.store) throw bad('store', o.store, 'an AuditStore (it is required)');
   for (const key of POSITIVE) {
-    if (!Number.isSafeInteger(o[key]) || o[key] <= 0) throw new RangeError(`buildCollector: ${key} must be a positive integer, not ${String(o[key])}`);
+    if (!Number.isSafeInteger(o[key]) || o[key] <= 0) throw bad(key, o[key], 'a positive integer');
   }
-  if (!Number.isSafeInteger(o.rateLimitPerMinute) || o.rateLimitPerMinute < 0) {
-    throw new RangeError(`buildCollector: rateLimitPerMinute must be 0 (no limit) or a positive integer, not ${String(o.rateLimitPerMinute)}`);
-  }
-  if (o.grpc && (!Number.isSafeInteger(o.grpc.port) || o.grpc.port < 0 || o.grpc.port > 65535)) {
-    throw new RangeError(`buildCollector: grpc.port must be 0 to 65535, not ${String(o.grpc.port)}`);
-  }
+  if (!Number.isSafeInteger(o.rateLimitPerMinute) || o.rateLimitPerMinute < 0) throw bad('rateLimitPerMinute', o.rateLimitPerMinute, '0 (no limit) or a positive integer');
+  if (o.grpc && (!Number.isSafeInteger(o.grpc.port) || o.grpc.port < 0 || o.grpc.port > 65535)) throw bad('grpc.port', o.grpc.port, '0 to 65535');
   return Object.freeze(o);
 }

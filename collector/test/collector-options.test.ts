@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '@otel-audit/contract';
 import { SqliteStore } from '@otel-audit/store';
-import { COLLECTOR_DEFAULTS, buildCollector } from '@otel-audit/collector';
+import { COLLECTOR_DEFAULTS, buildCollector, type CollectorOptions } from '@otel-audit/collector';
 import { resolveCollectorOptions } from '../src/collector-options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'collector-options-'));
@@ -55,10 +56,20 @@ describe('buildCollector options', () => {
     expect(Object.isFrozen(resolved.grpc)).toBe(true);
   });
 
-  it('refuses a bad value, naming the option and the value', () => {
-    expect(() => buildCollector({ store, bodyLimit: -1 })).toThrow('bodyLimit must be a positive integer, not -1');
-    expect(() => buildCollector({ store, storeTimeoutMillis: Number.NaN })).toThrow('storeTimeoutMillis must be a positive integer, not NaN');
-    expect(() => buildCollector({ store, rateLimitPerMinute: -5 })).toThrow('rateLimitPerMinute must be 0 (no limit) or a positive integer, not -5');
-    expect(() => buildCollector({ store, grpc: { port: 70_000 } })).toThrow('grpc.port must be 0 to 65535, not 70000');
+  it('refuses a bad value with AUDIT_ERR_CONFIG, naming the option and the value', () => {
+    const refused = (opts: Partial<CollectorOptions>) => {
+      try {
+        buildCollector({ store, ...opts });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return { code: (err as ConfigError).code, key: (err as ConfigError).key, value: (err as ConfigError).value, message: (err as Error).message };
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({ bodyLimit: -1 })).toEqual({ code: 'AUDIT_ERR_CONFIG', key: 'bodyLimit', value: '-1', message: 'buildCollector: option bodyLimit must be a positive integer, got -1' });
+    expect(refused({ storeTimeoutMillis: Number.NaN })).toMatchObject({ key: 'storeTimeoutMillis', value: 'NaN', message: expect.stringContaining('storeTimeoutMillis must be a positive integer, got NaN') });
+    expect(refused({ rateLimitPerMinute: -5 })).toMatchObject({ key: 'rateLimitPerMinute', value: '-5', message: expect.stringContaining('rateLimitPerMinute must be 0 (no limit) or a positive integer, got -5') });
+    expect(refused({ grpc: { port: 70_000 } })).toMatchObject({ key: 'grpc.port', value: '70000', message: expect.stringContaining('grpc.port must be 0 to 65535, got 70000') });
+    expect(refused({ store: undefined as never })).toMatchObject({ code: 'AUDIT_ERR_CONFIG', key: 'store', value: undefined });
   });
 });

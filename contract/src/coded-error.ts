@@ -49,3 +49,12 @@ export class ConfigError extends CodedError<'AUDIT_ERR_CONFIG'> {
     this.value = options.value;
   }
 }
+
+/**
+ * A bad option passed in code to a factory (`buildCollector`, `buildExportService`,
+ * `createAuditLogger`): names the factory, the option, what it must be and the value given.
+ */
+export function optionError(factory: string, option: string, value: unknown, expected: string): ConfigError {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new ConfigError(option, `${factory}: option ${option} must be ${expected}, got ${shown}`, { value: value === undefined ? undefined : shown });
+}

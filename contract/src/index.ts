@@ -42,5 +42,5 @@ export { DEFAULT_ACTOR_TYPE, DEFAULT_OUTCOME, withEventDefaults } from './event-
 export { derivedEventId, eventIdOf } from './event-id.js';
 export { DEFAULT_REDACT, REDACTED, redact } from './redact.js';
 export { EARLIEST_EVENT_TIME, TIME_UNIT_BANDS, timeUnitProblem } from './time-unit-problem.js';
-export { CodedError, ConfigError, CONFIG_ERRORS } from './coded-error.js';
+export { CodedError, ConfigError, CONFIG_ERRORS, optionError } from './coded-error.js';
 export type { ErrorCatalogueEntry } from './coded-error.js';

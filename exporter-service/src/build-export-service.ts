@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { optionError } from '@otel-audit/contract';
 import type { AuditLogger } from '@otel-audit/instrumentation';
 import type { AuditStore } from '@otel-audit/store';
 import { createAuthenticator, type AuthOptions } from './auth.js';
@@ -77,10 +78,10 @@ export function exportServiceSettings(opts: ExportServiceOptions): ExportService
   };
   for (const key of Object.keys(D) as (keyof typeof D)[]) {
     const value = settings[key];
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`buildExportService: ${key} must be a positive whole number, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value < 1) throw optionError('buildExportService', key, value, 'a positive whole number');
   }
-  if (!opts.store) throw new TypeError('buildExportService: store is required');
-  if (!opts.auth) throw new TypeError('buildExportService: auth is required');
+  if (!opts.store) throw optionError('buildExportService', 'store', opts.store, 'an AuditStore (it is required)');
+  if (!opts.auth) throw optionError('buildExportService', 'auth', opts.auth, 'the token settings (it is required)');
   return Object.freeze(settings);
 }
 

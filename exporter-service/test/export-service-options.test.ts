@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORT_SERVICE_DEFAULTS, buildExportService, signToken } from '@otel-audit/exporter-service';
+import { ConfigError } from '@otel-audit/contract';
+import { EXPORT_SERVICE_DEFAULTS, buildExportService, signToken, type ExportServiceOptions } from '@otel-audit/exporter-service';
 import { SqliteStore } from '@otel-audit/store';
 import { validEvent } from '../../test/support/otlp-json.js';
 
@@ -48,10 +49,21 @@ describe('buildExportService options (real SQLite file)', () => {
     }
   });
 
-  it('refuses a limit that is not a positive whole number, naming the option and its value', () => {
-    expect(() => buildExportService({ store, auth: { secret: SECRET }, rowCap: 0 })).toThrow('rowCap must be a positive whole number, got 0');
-    expect(() => buildExportService({ store, auth: { secret: SECRET }, maxRangeMs: Number.NaN })).toThrow('maxRangeMs must be a positive whole number, got NaN');
-    expect(() => buildExportService({ store, auth: { secret: SECRET }, maxPageSize: 2.5 })).toThrow('maxPageSize must be a positive whole number, got 2.5');
+  it('refuses a limit that is not a positive whole number with AUDIT_ERR_CONFIG, naming the option and its value', () => {
+    const refused = (opts: Partial<ExportServiceOptions>) => {
+      try {
+        buildExportService({ store, auth: { secret: SECRET }, ...opts });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return { code: (err as ConfigError).code, key: (err as ConfigError).key, value: (err as ConfigError).value, message: (err as Error).message };
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({ rowCap: 0 })).toEqual({ code: 'AUDIT_ERR_CONFIG', key: 'rowCap', value: '0', message: 'buildExportService: option rowCap must be a positive whole number, got 0' });
+    expect(refused({ maxRangeMs: Number.NaN })).toMatchObject({ key: 'maxRangeMs', value: 'NaN', message: expect.stringContaining('maxRangeMs must be a positive whole number, got NaN') });
+    expect(refused({ maxPageSize: 2.5 })).toMatchObject({ key: 'maxPageSize', value: '2.5', message: expect.stringContaining('maxPageSize must be a positive whole number, got 2.5') });
+    expect(refused({ store: undefined as never })).toMatchObject({ code: 'AUDIT_ERR_CONFIG', key: 'store', value: undefined });
+    expect(refused({ auth: undefined as never })).toMatchObject({ code: 'AUDIT_ERR_CONFIG', key: 'auth', value: undefined });
   });
 
   it('keeps the published defaults from being changed', () => {

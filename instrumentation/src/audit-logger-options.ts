@@ -1,4 +1,4 @@
-import { ConfigError } from '@otel-audit/contract';
+import { ConfigError, optionError } from '@otel-audit/contract';
 import type { FsyncPolicy } from '@otel-audit/spool';
 import type { AuditError } from './errors.js';
 import type { DeliveryFailureState } from './internal/delivery-processor.js';
@@ -173,6 +173,5 @@ export function resolveAuditLoggerOptions(options: AuditLoggerOptions, defaultRe
 }
 
 function bad(option: string, value: unknown, expected: string): never {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  throw new ConfigError(option, `createAuditLogger: option ${option} must be ${expected}, got ${shown}`, { value: shown });
+  throw optionError('createAuditLogger', option, value, expected);
 }
