@@ -1,8 +1,9 @@
 import { Api, ApiError, type Me } from './api.js';
-import { byId, h } from './dom.js';
 import { eventRow } from './events-table.js';
 import { ExportPanel } from './export-panel.js';
-import { dateInputValue, ianaZone, instantFromDateInput, localZoneName, zoneName, type DisplayZone } from './time-zone.js';
+import { fillFilterForm, stateFromForm } from './filter-form.js';
+import { pageElements } from './page-elements.js';
+import { dateInputValue, ianaZone, localZoneName, zoneName, type DisplayZone } from './time-zone.js';
 import { FILTER_KEYS, VIEW_TITLES, apiParams, readState, writeState, type View, type ViewState } from './view-state.js';
 import type { AuditEvent } from '@otel-audit/contract';
 
@@ -32,49 +33,7 @@ let loadNumber = 0;
 const api = new Api(() => (signIn === 'token' ? sessionStorage.getItem(TOKEN_KEY) : null));
 let exportPanel: ExportPanel | null = null;
 
-const el = {
-  message: byId('page-message'),
-  signInSection: byId('sign-in'),
-  signInForm: byId<HTMLFormElement>('sign-in-form'),
-  token: byId<HTMLTextAreaElement>('token'),
-  signInError: byId('sign-in-error'),
-  views: byId('views'),
-  who: byId('who'),
-  whoName: byId('who-name'),
-  signOut: byId<HTMLButtonElement>('sign-out'),
-  viewer: byId('viewer'),
-  title: byId('view-title'),
-  help: byId('view-help'),
-  filters: byId<HTMLFormElement>('filters'),
-  workspaceField: byId('workspace-field'),
-  workspaceSelect: byId<HTMLSelectElement>('f-workspace'),
-  workspaceInput: byId<HTMLInputElement>('f-workspace-id'),
-  userField: byId('user-field'),
-  user: byId<HTMLInputElement>('f-user'),
-  actorField: byId('actor-field'),
-  from: byId<HTMLInputElement>('f-from'),
-  to: byId<HTMLInputElement>('f-to'),
-  actor: byId<HTMLInputElement>('f-actor'),
-  action: byId<HTMLInputElement>('f-action'),
-  resource: byId<HTMLInputElement>('f-resource'),
-  outcome: byId<HTMLSelectElement>('f-outcome'),
-  traceId: byId<HTMLInputElement>('f-trace'),
-  q: byId<HTMLInputElement>('f-q'),
-  reset: byId<HTMLButtonElement>('reset-filters'),
-  summary: byId('summary'),
-  tz: byId<HTMLSelectElement>('tz'),
-  tzLocal: byId<HTMLOptionElement>('tz-local'),
-  exportCsv: byId<HTMLButtonElement>('export-csv'),
-  exportXlsx: byId<HTMLButtonElement>('export-xlsx'),
-  exportStatus: byId('export-status'),
-  table: byId<HTMLTableElement>('events-table'),
-  caption: byId('results-caption'),
-  dateHeader: byId('date-header'),
-  rows: byId<HTMLTableSectionElement>('events'),
-  prev: byId<HTMLButtonElement>('prev-page'),
-  next: byId<HTMLButtonElement>('next-page'),
-  pageNumber: byId('page-number'),
-};
+const el = pageElements();
 
 function showMessage(text: string | null): void {
   el.message.hidden = text === null;
@@ -154,55 +113,11 @@ function render(): void {
   document.title = `${title} — Audit log`;
   el.help.textContent = VIEW_HELP[state.view];
 
-  el.workspaceField.hidden = state.view !== 'workspace';
-  const pick = me.workspaces.length > 0;
-  el.workspaceSelect.hidden = !pick;
-  el.workspaceSelect.disabled = !pick;
-  el.workspaceInput.hidden = pick;
-  el.workspaceInput.disabled = pick;
-  el.workspaceField.querySelector('label')!.htmlFor = pick ? 'f-workspace' : 'f-workspace-id';
-  el.workspaceSelect.replaceChildren(...me.workspaces.map((w) => h('option', { value: w, selected: w === state.workspace }, w)));
-  el.workspaceInput.value = state.workspace;
-  el.userField.hidden = state.view !== 'user';
-  el.user.value = state.user;
-  el.actorField.hidden = state.view === 'self' || state.view === 'user';
-
-  el.from.value = dateInputValue(state.filters.from, state.tz);
-  el.to.value = dateInputValue(state.filters.to, state.tz, true);
-  el.actor.value = state.filters.actor;
-  el.action.value = state.filters.action;
-  el.resource.value = state.filters.resourceType;
-  el.outcome.value = state.filters.outcome;
-  el.traceId.value = state.filters.traceId;
-  el.q.value = state.filters.q;
-  el.tz.value = state.tz;
-  el.dateHeader.textContent = `Date (${zoneName(state.tz)})`;
+  fillFilterForm(el, state, me);
 
   cursors = [null];
   page = 0;
   void loadPage();
-}
-
-function stateFromForm(): ViewState {
-  const zone = state.tz;
-  const workspace = el.workspaceSelect.disabled ? el.workspaceInput.value.trim() : el.workspaceSelect.value;
-  return {
-    ...state,
-    workspace,
-    user: el.user.value.trim(),
-    filters: {
-      // An untouched date keeps its exact instant: a shared URL's range survives applying other filters.
-      from: el.from.value === dateInputValue(state.filters.from, zone) ? state.filters.from : instantFromDateInput(el.from.value, zone),
-      to: el.to.value === dateInputValue(state.filters.to, zone, true) ? state.filters.to : instantFromDateInput(el.to.value, zone, true),
-      actor: el.actor.value.trim(),
-      action: el.action.value.trim(),
-      resourceType: el.resource.value.trim(),
-      outcome: el.outcome.value,
-      // Stored ids are lower case; tools show either.
-      traceId: el.traceId.value.trim().toLowerCase(),
-      q: el.q.value.trim(),
-    },
-  };
 }
 
 function navigate(next: ViewState): void {
@@ -316,7 +231,7 @@ el.rows.addEventListener('click', (e) => {
 
 el.filters.addEventListener('submit', (e) => {
   e.preventDefault();
-  navigate(stateFromForm());
+  navigate(stateFromForm(el, state));
 });
 
 el.reset.addEventListener('click', () => {
@@ -325,7 +240,7 @@ el.reset.addEventListener('click', () => {
 
 el.tz.addEventListener('change', () => {
   // The dates in the form keep meaning the same instants; only how they read changes.
-  navigate({ ...stateFromForm(), filters: state.filters, tz: el.tz.value === 'utc' ? 'utc' : 'local' });
+  navigate({ ...stateFromForm(el, state), filters: state.filters, tz: el.tz.value === 'utc' ? 'utc' : 'local' });
 });
 
 el.prev.addEventListener('click', () => {

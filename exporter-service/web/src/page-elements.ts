@@ -1,0 +1,50 @@
+import { byId } from './dom.js';
+
+/** Every element of index.html the page script drives, looked up once: a missing id fails at load, naming it. */
+export function pageElements() {
+  return {
+  message: byId('page-message'),
+  signInSection: byId('sign-in'),
+  signInForm: byId<HTMLFormElement>('sign-in-form'),
+  token: byId<HTMLTextAreaElement>('token'),
+  signInError: byId('sign-in-error'),
+  views: byId('views'),
+  who: byId('who'),
+  whoName: byId('who-name'),
+  signOut: byId<HTMLButtonElement>('sign-out'),
+  viewer: byId('viewer'),
+  title: byId('view-title'),
+  help: byId('view-help'),
+  filters: byId<HTMLFormElement>('filters'),
+  workspaceField: byId('workspace-field'),
+  workspaceSelect: byId<HTMLSelectElement>('f-workspace'),
+  workspaceInput: byId<HTMLInputElement>('f-workspace-id'),
+  userField: byId('user-field'),
+  user: byId<HTMLInputElement>('f-user'),
+  actorField: byId('actor-field'),
+  from: byId<HTMLInputElement>('f-from'),
+  to: byId<HTMLInputElement>('f-to'),
+  actor: byId<HTMLInputElement>('f-actor'),
+  action: byId<HTMLInputElement>('f-action'),
+  resource: byId<HTMLInputElement>('f-resource'),
+  outcome: byId<HTMLSelectElement>('f-outcome'),
+  traceId: byId<HTMLInputElement>('f-trace'),
+  q: byId<HTMLInputElement>('f-q'),
+  reset: byId<HTMLButtonElement>('reset-filters'),
+  summary: byId('summary'),
+  tz: byId<HTMLSelectElement>('tz'),
+  tzLocal: byId<HTMLOptionElement>('tz-local'),
+  exportCsv: byId<HTMLButtonElement>('export-csv'),
+  exportXlsx: byId<HTMLButtonElement>('export-xlsx'),
+  exportStatus: byId('export-status'),
+  table: byId<HTMLTableElement>('events-table'),
+  caption: byId('results-caption'),
+  dateHeader: byId('date-header'),
+  rows: byId<HTMLTableSectionElement>('events'),
+  prev: byId<HTMLButtonElement>('prev-page'),
+  next: byId<HTMLButtonElement>('next-page'),
+  pageNumber: byId('page-number'),
+};
+}
+
+export type PageElements = ReturnType<typeof pageElements>;
