@@ -38,8 +38,8 @@ Every error otel-audit raises has one shape, as fastify's own errors do: a stabl
 from it, a \`message\` that never carries a secret or a store's own error text, and, where another
 error lies underneath, the standard \`cause\` (logged, never sent). In code they are
 \`CodedError\`s (\`@otel-audit/contract\`): \`CollectorError\`, \`ExportError\`, \`AuditError\`,
-\`ConfigError\`, and the spool's \`SpoolLockedError\` and \`SpoolWriteError\` (same shape; the spool
-depends on nothing of ours).
+\`ConfigError\`, and the spool's \`SpoolLockedError\` and \`SpoolWriteError\` (no \`statusCode\`:
+the spool speaks no HTTP).
 
 On the wire, the export service answers \`{"error": {"code": "AUDIT_ERR_…", "message": "…"}}\`;
 the collector answers an OTLP \`google.rpc.Status\` in the request's encoding (\`{"code": 3,

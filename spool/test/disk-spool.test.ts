@@ -2,7 +2,8 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DiskSpool, SpoolWriteError } from '@otel-audit/spool';
+import { CodedError } from '@otel-audit/contract';
+import { DiskSpool, SpoolLockedError, SpoolWriteError } from '@otel-audit/spool';
 
 type QueuedRecord = { hrTime: [number, number]; hrTimeObserved: [number, number]; eventName: string; attributes: { i: number } };
 
@@ -71,7 +72,18 @@ describe('DiskSpool (real files)', () => {
 
   it('refuses a spool folder that a live process holds', () => {
     writeFileSync(join(dir, 'spool.lock'), String(process.ppid));
-    expect(() => open(dir)).toThrow(expect.objectContaining({ code: 'AUDIT_ERR_SPOOL_LOCKED' }));
+    const err = (() => {
+      try {
+        open(dir);
+      } catch (e) {
+        return e;
+      }
+    })();
+    // The contract's one error shape: matched on its code, as every other otel-audit error.
+    expect(err).toBeInstanceOf(SpoolLockedError);
+    expect(err).toBeInstanceOf(CodedError);
+    expect(err).toMatchObject({ code: 'AUDIT_ERR_SPOOL_LOCKED', name: 'SpoolLockedError', pid: process.ppid });
+    expect((err as CodedError).statusCode).toBeUndefined();
     // A lock left by a process that is gone is taken over.
     writeFileSync(join(dir, 'spool.lock'), '2147483646');
     open(dir).close();
@@ -102,7 +114,8 @@ describe('DiskSpool (real files)', () => {
       }
     })();
     expect(err).toBeInstanceOf(SpoolWriteError);
-    expect(err).toMatchObject({ code: 'AUDIT_ERR_SPOOL_DISK_FULL', errno: 'ENOSPC' });
+    expect(err).toBeInstanceOf(CodedError);
+    expect(err).toMatchObject({ code: 'AUDIT_ERR_SPOOL_DISK_FULL', name: 'SpoolWriteError', errno: 'ENOSPC', cause: expect.objectContaining({ code: 'ENOSPC' }) });
     expect(a.length).toBe(1);
     expect(ids(a.peek(10))).toEqual([1]);
     a.close();
