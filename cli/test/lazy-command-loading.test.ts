@@ -58,7 +58,7 @@ async function recordLoads(command: string, dataDir: string, until: RegExp): Pro
 /** Issue 15: a command loads only what it runs; each package loaded for nothing cost 20–84 MiB of RSS. */
 // Concurrent: two processes that only start and stop, each in its own data folder.
 describe.concurrent('the CLI loads a command\'s packages when that command runs (built CLI, real processes, SQLite)', () => {
-  it('export-service loads neither the collector nor gRPC', async () => {
+  it('export-service loads neither the collector, gRPC nor the AWS SDK', async () => {
     const loaded = await modulesLoadedBy('export-service', /export service listening on/);
     // The recorder works: the export service and its store were seen loading.
     expect(loaded.some((url) => url.startsWith(packageUrl('exporter-service')))).toBe(true);
@@ -66,6 +66,8 @@ describe.concurrent('the CLI loads a command\'s packages when that command runs 
     expect(loaded.filter((url) => url.startsWith(packageUrl('collector')))).toEqual([]);
     expect(loaded.filter((url) => url.includes('/node_modules/@grpc/'))).toEqual([]);
     expect(loaded.filter((url) => url.includes('/node_modules/exceljs/'))).toEqual([]);
+    // Export files in a folder (the default): the AWS SDK is loaded on the first S3 call only.
+    expect(loaded.filter((url) => url.includes('/node_modules/@aws-sdk/'))).toEqual([]);
   });
 
   it('collector loads neither the export service nor exceljs', async () => {

@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { ExportError } from '../errors.js';
 import { checkedFileName, type ExportFileStorage } from './export-files.js';
 
@@ -50,7 +49,8 @@ export const S3_BUCKET_PATTERN = /^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 export class S3FileStorage implements ExportFileStorage {
   readonly bucket: string;
   readonly prefix: string;
-  readonly #client: S3Client;
+  #client: Promise<S3Client> | undefined;
+  readonly #clientConfig: S3ClientConfig;
   readonly #partSize: number;
   readonly #queueSize: number;
 
@@ -66,30 +66,42 @@ export class S3FileStorage implements ExportFileStorage {
     if (!Number.isInteger(this.#queueSize) || this.#queueSize < 1) throw new Error(`S3FileStorage queueSize must be a whole number ≥ 1, got ${opts.queueSize}`);
     this.bucket = opts.bucket;
     this.prefix = prefix;
-    this.#client =
-      opts.client ??
-      new S3Client({
-        ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-        ...(opts.region ? { region: opts.region } : {}),
-        forcePathStyle: opts.forcePathStyle ?? S3_FILE_STORAGE_DEFAULTS.forcePathStyle,
-      });
+    if (opts.client) this.#client = Promise.resolve(opts.client);
+    this.#clientConfig = {
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      ...(opts.region ? { region: opts.region } : {}),
+      forcePathStyle: opts.forcePathStyle ?? S3_FILE_STORAGE_DEFAULTS.forcePathStyle,
+    };
+  }
+
+  /**
+   * The AWS SDK is loaded, and the client made, on the first S3 call: the SDK adds about
+   * 23 MiB to a process, which an export service keeping its files in a folder never needs
+   * (it imports this module through the package's public surface all the same).
+   */
+  #s3(): Promise<S3Client> {
+    this.#client ??= import('@aws-sdk/client-s3').then(({ S3Client: Client }) => new Client(this.#clientConfig));
+    return this.#client;
   }
 
   async init(): Promise<void> {
-    await this.#call('reach the bucket', undefined, () => this.#client.send(new HeadBucketCommand({ Bucket: this.bucket })));
+    const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
+    const client = await this.#s3();
+    await this.#call('reach the bucket', undefined, () => client.send(new HeadBucketCommand({ Bucket: this.bucket })));
   }
 
   async put(name: string, body: Readable): Promise<void> {
     const key = this.#key(name);
-    const upload = new Upload({
-      client: this.#client,
-      params: { Bucket: this.bucket, Key: key, Body: body },
-      partSize: this.#partSize,
-      queueSize: this.#queueSize,
-      // Aborted on failure: parts of a failed upload are neither an object nor kept.
-      leavePartsOnError: false,
-    });
     try {
+      const [{ Upload }, client] = await Promise.all([import('@aws-sdk/lib-storage'), this.#s3()]);
+      const upload = new Upload({
+        client,
+        params: { Bucket: this.bucket, Key: key, Body: body },
+        partSize: this.#partSize,
+        queueSize: this.#queueSize,
+        // Aborted on failure: parts of a failed upload are neither an object nor kept.
+        leavePartsOnError: false,
+      });
       await this.#call('upload', key, () => upload.done());
     } catch (err) {
       // The upload stopped reading: release what feeds it (a store query, an open point in time).
@@ -100,20 +112,26 @@ export class S3FileStorage implements ExportFileStorage {
 
   async read(name: string): Promise<Readable> {
     const key = this.#key(name);
-    const res = await this.#call('read', key, () => this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = await this.#s3();
+    const res = await this.#call('read', key, () => client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
     return res.Body as Readable;
   }
 
   async delete(name: string): Promise<void> {
     const key = this.#key(name);
     // S3 answers a deletion of a missing key with success, as the interface wants.
-    await this.#call('delete', key, () => this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = await this.#s3();
+    await this.#call('delete', key, () => client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
   }
 
   async exists(name: string): Promise<boolean> {
     const key = this.#key(name);
     try {
-      await this.#call('look up', key, () => this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
+      const client = await this.#s3();
+      await this.#call('look up', key, () => client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
       return true;
     } catch (err) {
       if (err instanceof ExportError) return false;
@@ -123,7 +141,7 @@ export class S3FileStorage implements ExportFileStorage {
 
   /** Closes the client's connections (only a client this storage built). */
   close(): void {
-    this.#client.destroy();
+    void this.#client?.then((client) => client.destroy());
   }
 
   #key(name: string): string {
