@@ -4,7 +4,6 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readdirSync,
   renameSync,
   ftruncateSync,
   unlinkSync,
@@ -13,6 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { SpoolLockedError, SpoolWriteError } from './errors.js';
+import { replaySegments, segmentName, type Entry, type Segment } from './internal/replay-segments.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -36,23 +36,6 @@ export interface AppendOptions {
   /** Fsync before returning, whatever the policy: the caller is about to say "durable". Default: false. */
   fsync?: boolean;
 }
-
-interface Entry<T> {
-  record: T;
-  bytes: number;
-  segment: number;
-}
-
-interface Segment {
-  seq: number;
-  path: string;
-  /** Lines in the file, acknowledged or not. */
-  lines: number;
-  acked: number;
-}
-
-const SEGMENT = /^segment-(\d{12})\.ndjson$/;
-const segmentName = (seq: number) => `segment-${String(seq).padStart(12, '0')}.ndjson`;
 
 /**
  * An at-least-once queue of JSON records: every record is appended to a segment file
@@ -81,7 +64,11 @@ export class DiskSpool<T = unknown> {
     // Owner-only where we make it: the segments are audit events in clear.
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     this.#lock();
-    const lastSeq = this.#load();
+    const replayed = replaySegments<T>(opts.dir, opts.revive);
+    this.#pending = replayed.pending;
+    this.#segments = replayed.segments;
+    this.bytes = replayed.bytes;
+    const lastSeq = replayed.lastSeq;
     // Never reuse a number the ack file may name: older numbers are deleted on load.
     this.#openSegment(lastSeq + 1);
     if (opts.fsync === 'interval') {
@@ -255,62 +242,6 @@ export class DiskSpool<T = unknown> {
       if (err instanceof SpoolLockedError) throw err;
     }
     writeFileSync(lock, String(process.pid));
-  }
-
-  /** Replays what the last run left unacknowledged, oldest first; returns the highest segment number seen. */
-  #load(): number {
-    let ack = { segment: 0, acked: 0 };
-    try {
-      ack = JSON.parse(readFileSync(join(this.#opts.dir, 'ack'), 'utf8')) as typeof ack;
-    } catch {
-      // No ack file yet: nothing was acknowledged.
-    }
-    const seqs = readdirSync(this.#opts.dir)
-      .map((f) => SEGMENT.exec(f))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
-    const revive = this.#opts.revive ?? ((parsed: unknown) => parsed as T);
-    for (const seq of seqs) {
-      const path = join(this.#opts.dir, segmentName(seq));
-      if (seq < ack.segment) {
-        unlinkSync(path);
-        continue;
-      }
-      const text = readFileSync(path, 'utf8');
-      const seg: Segment = { seq, path, lines: 0, acked: seq === ack.segment ? ack.acked : 0 };
-      let offset = 0;
-      for (;;) {
-        const end = text.indexOf('\n', offset);
-        if (end < 0) break;
-        const line = text.slice(offset, end);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          break;
-        }
-        const record = revive(parsed);
-        if (seg.lines >= seg.acked) {
-          const bytes = Buffer.byteLength(line);
-          this.#pending.push({ record, bytes, segment: seq });
-          this.bytes += bytes;
-        }
-        seg.lines += 1;
-        offset = end + 1;
-      }
-      // A torn last line (power cut mid-write) is cut off: it was never acknowledged
-      // to the caller as durable under any fsync policy but `always`, and with
-      // `always` the write and fsync completed before record() returned.
-      if (offset < Buffer.byteLength(text)) {
-        const fd = openSync(path, 'r+');
-        ftruncateSync(fd, Buffer.byteLength(text.slice(0, offset)));
-        closeSync(fd);
-      }
-      if (seg.acked >= seg.lines) unlinkSync(path);
-      else this.#segments.set(seq, seg);
-    }
-    return Math.max(ack.segment, ...seqs, 0);
   }
 }
 
