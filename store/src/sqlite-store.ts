@@ -77,8 +77,8 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
 
   /**
    * Concurrent calls share one transaction and one fsync (GroupCommit); each resolves only
-   * once the commit holding its events returned, and a commit that fails rejects exactly
-   * the calls that were in it.
+   * once the commit holding its events returned. A group whose commit fails is committed
+   * again call by call, so only a call whose own events fail is rejected.
    */
   insert(events: readonly AuditEvent[], chain?: HashChain): Promise<InsertResult> {
     return this.#writes.submit({ events, chain });

@@ -46,13 +46,19 @@ describe('GroupCommit', () => {
     expect(groups.map((g) => g.length)).toEqual([50, 1]);
   });
 
-  it('rejects exactly the callers of a group whose commit throws', async () => {
+  it('when a group\'s commit throws, commits each caller alone, so only the failing caller is rejected', async () => {
+    const groups: number[][] = [];
     const commit = new GroupCommit<number, number>((inputs) => {
+      groups.push([...inputs]);
       if (inputs.includes(-1)) throw new Error('disk I/O error');
       return [...inputs];
     });
-    const failed = [commit.submit(1), commit.submit(-1), commit.submit(2)].map((p) => p.then(() => 'ok', (err: Error) => err.message));
-    expect(await Promise.all(failed)).toEqual(['disk I/O error', 'disk I/O error', 'disk I/O error']);
+    const outcomes = [commit.submit(1), commit.submit(-1), commit.submit(2)].map((p) => p.then((v) => v, (err: Error) => err.message));
+    expect(await Promise.all(outcomes)).toEqual([1, 'disk I/O error', 2]);
+    expect(groups).toEqual([[1, -1, 2], [1], [-1], [2]]);
+    // A lone caller's failure is final (no second attempt).
+    await expect(commit.submit(-1)).rejects.toThrow('disk I/O error');
+    expect(groups.at(-1)).toEqual([-1]);
     expect(await Promise.all([commit.submit(3), commit.submit(4)])).toEqual([3, 4]);
   });
 });
@@ -80,7 +86,7 @@ describe('SQLite store, concurrent inserts (group commit, real file)', () => {
     await store.close();
   });
 
-  it('fails the callers of a group whose transaction fails, keeps none of their events, and leaves the chain head where it was', async () => {
+  it('fails only the caller whose events break the transaction, stores the others of its group, and leaves the chain without a gap', async () => {
     const store = openStore();
     const chain = new HashChain('group-commit-failure');
     const before = validEvent({ time: '2026-03-02T10:00:00.000Z' });
@@ -92,12 +98,16 @@ describe('SQLite store, concurrent inserts (group commit, real file)', () => {
     const outcomes = await Promise.all(
       [store.insert([good], chain), store.insert([bad], chain)].map((p) => p.then(() => 'stored', (err: Error) => err.message)),
     );
-    expect(outcomes).toEqual([expect.stringMatching(/NOT NULL/), expect.stringMatching(/NOT NULL/)]);
-    expect(chain.head).toEqual(head);
+    expect(outcomes).toEqual(['stored', expect.stringMatching(/NOT NULL/)]);
     const range = { from: new Date('2026-03-02T00:00:00Z'), to: new Date('2026-03-03T00:00:00Z') };
-    expect((await collect(store.query(range))).map((e) => e.id)).toEqual([before.id]);
-    // The next group is a transaction of its own: the same good event is stored, chained after the first.
-    expect(await store.insert([good], chain)).toEqual({ created: 1, duplicates: 0, failed: [] });
+    expect((await collect(store.query(range))).map((e) => e.id)).toEqual([before.id, good.id]);
+    expectChainVerifies(await collect(store.queryChain(chain.id, 1)), 2);
+    // A lone failing caller: nothing stored, the chain head where it was.
+    const afterGood = chain.head;
+    expect(afterGood).not.toEqual(head);
+    await expect(store.insert([bad], chain)).rejects.toThrow(/NOT NULL/);
+    expect(chain.head).toEqual(afterGood);
+    expect(await store.insert([good], chain)).toEqual({ created: 0, duplicates: 1, failed: [] });
     expectChainVerifies(await collect(store.queryChain(chain.id, 1)), 2);
     await store.close();
   });

@@ -38,9 +38,20 @@ export class GroupCommit<In, Out> {
     try {
       results = this.#commit(group.map((g) => g.input));
     } catch (err) {
-      // Rolled back as a whole: exactly the callers of this group learn of it; the next
-      // group is a transaction of its own.
-      for (const g of group) g.reject(err);
+      // Rolled back as a whole. One caller's bad input must not fail the others that merely
+      // shared its turn: each is committed again on its own, so exactly the failing
+      // callers learn of a failure (a lone caller's failure is final).
+      if (group.length === 1) {
+        group[0]!.reject(err);
+        return;
+      }
+      for (const g of group) {
+        try {
+          g.resolve(this.#commit([g.input])[0]!);
+        } catch (own) {
+          g.reject(own);
+        }
+      }
       return;
     }
     group.forEach((g, i) => g.resolve(results[i]!));
