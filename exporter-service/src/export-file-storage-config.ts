@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { ConfigError } from '@otel-audit/contract';
 import { settingsReader } from '@otel-audit/store';
 import { EXPORT_SERVICE_SETTINGS } from './export-service-settings.js';
-import { DirectoryFileStorage, type ExportFileStorage } from './internal/export-files.js';
-import { S3_BUCKET_PATTERN, S3_PREFIX_PATTERN, S3FileStorage } from './internal/s3-file-storage.js';
+import { DirectoryFileStorage, type ExportFileStorage } from './export-file-storage.js';
+import { S3_BUCKET_PATTERN, S3_PREFIX_PATTERN, S3FileStorage } from './s3-file-storage.js';
 
 /** Where background export files are kept, as the environment says. */
 export type ExportFileStorageConfig =

@@ -18,10 +18,10 @@ export { intFromEnv, settingTable, settingsReader } from './env-settings.js';
 // Thrown by the env readers above; re-exported so their callers need not depend on the contract.
 export { CodedError, ConfigError } from '@otel-audit/contract';
 export type { Setting, SettingTable, SettingType, SettingsReader } from './env-settings.js';
-export { RETENTION_POLICY_NAME } from './internal/retention-policy.js';
+export { RETENTION_POLICY_NAME } from './index-names.js';
 export type { StoreConfig } from './create-store.js';
 // The Elasticsearch layout operators see (index names, the read alias); mappings and templates stay inside.
-export { INDEX_PREFIX, READ_ALIAS, DIGESTS_INDEX, indexFor } from './internal/ecs-document.js';
+export { INDEX_PREFIX, READ_ALIAS, DIGESTS_INDEX, indexFor } from './index-names.js';
 export { AUDIT_ROLES, AUDIT_USERS } from './security-roles.js';
 export { HashChain, GENESIS_HASH, canonicalEvent, chainHash } from './hash-chain.js';
 export type { ChainPosition, ChainedEvent, ChainSpan, ChainTail } from './hash-chain.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { AuditStore, DigestSigner, ExportJobStore } from '@otel-audit/store';
 import type { Authenticator } from '../auth.js';
-import type { ExportFileStorage } from './export-files.js';
+import type { ExportFileStorage } from '../export-file-storage.js';
 import { ExportJobRunner } from './export-job-runner.js';
 import type { FormatParams } from './format-params.js';
 import { registerExportJobRoutes } from './export-job-routes.js';

@@ -1,5 +1,5 @@
 import type { ExportJob, ExportJobStore } from '@otel-audit/store';
-import type { ExportFileStorage } from './export-files.js';
+import type { ExportFileStorage } from '../export-file-storage.js';
 import type { ExportJobLog } from './export-job-runner.js';
 import { manifestName } from './export-manifests.js';
 

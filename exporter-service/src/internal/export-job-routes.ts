@@ -5,7 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { ExportJob, ExportJobStore } from '@otel-audit/store';
 import type { Authenticator, Caller } from '../auth.js';
 import { ExportError } from '../errors.js';
-import type { ExportFileStorage } from './export-files.js';
+import type { ExportFileStorage } from '../export-file-storage.js';
 import { expireExport, isExpired } from './export-expiry.js';
 import { pick } from './defined-only.js';
 import { CALLER_KEY, FORMAT_KEYS, JOB_ID, LOOK_KEY, QUERY_KEYS, jobSubject, queuedExportJob, type ExportBody } from './export-job-request.js';

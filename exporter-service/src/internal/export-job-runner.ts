@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { AuditStore, DigestSigner, ExportJob, ExportJobStore } from '@otel-audit/store';
 import { ExportError } from '../errors.js';
-import type { ExportFileStorage } from './export-files.js';
+import type { ExportFileStorage } from '../export-file-storage.js';
 import { expireExport, isExpired } from './export-expiry.js';
 import { pick } from './defined-only.js';
 import { QUERY_KEYS, jobLook, jobRequester } from './export-job-request.js';

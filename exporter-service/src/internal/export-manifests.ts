@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { digestStream, signManifest, type DigestSigner, type ExportJob } from '@otel-audit/store';
-import type { ExportFileStorage } from './export-files.js';
+import type { ExportFileStorage } from '../export-file-storage.js';
 import { publicRequest } from './export-job-request.js';
 
 /** Where a job's signed manifest is stored, beside its file. */

@@ -5,13 +5,7 @@ import { ecsCategorization, type AuditEvent } from '@otel-audit/contract';
  * the security tools that read ECS understand it), and the index template mapping that goes with it. Both live in this file
  * so they cannot drift apart; `fromDocument` is the exact inverse of `toDocument`.
  */
-export const INDEX_PREFIX = 'audit-events-';
-export const READ_ALIAS = 'audit-events';
-export const TEMPLATE_NAME = 'audit-events';
-export const REJECTED_PREFIX = 'audit-rejected-';
-export const REJECTED_TEMPLATE_NAME = 'audit-rejected';
-/** Signed chain digests: one index, a few records a minute per collector. */
-export const DIGESTS_INDEX = 'audit-digests';
+export { DIGESTS_INDEX, INDEX_PREFIX, READ_ALIAS, REJECTED_PREFIX, REJECTED_TEMPLATE_NAME, TEMPLATE_NAME, indexFor } from '../index-names.js';
 
 export const DIGEST_MAPPINGS = {
   dynamic: 'strict',
@@ -109,12 +103,6 @@ export const EVENT_MAPPINGS = {
     },
   },
 } as const;
-
-export function indexFor(time: string, prefix: string = INDEX_PREFIX): string {
-  const d = new Date(time);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${prefix}${d.getUTCFullYear()}.${pad(d.getUTCMonth() + 1)}.${pad(d.getUTCDate())}`;
-}
 
 type Doc = Record<string, unknown>;
 

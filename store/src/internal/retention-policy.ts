@@ -1,5 +1,6 @@
-/** The ILM policy the index templates attach where the cluster has ILM. */
-export const RETENTION_POLICY_NAME = 'otel-audit-retention';
+import { RETENTION_POLICY_NAME } from '../index-names.js';
+
+export { RETENTION_POLICY_NAME };
 
 /**
  * A delete-only lifecycle policy. ILM counts an index's age from its origination date,

@@ -4,7 +4,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ExportError } from '../errors.js';
+import { ExportError } from './errors.js';
 
 /**
  * Where finished background exports wait for their download: a folder (`DirectoryFileStorage`)

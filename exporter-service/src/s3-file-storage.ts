@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { ExportError } from '../errors.js';
-import { checkedFileName, type ExportFileStorage } from './export-files.js';
+import { ExportError } from './errors.js';
+import { checkedFileName, type ExportFileStorage } from './export-file-storage.js';
 
 export interface S3FileStorageOptions {
   bucket: string;
