@@ -1,4 +1,7 @@
 /**
+ * One file on purpose (over 300 lines): a benchmark's paths, method and the RESULTS.md section it
+ * writes stay together, so a published number can be traced to exactly one file and rerun from it.
+ *
  * How should the collector batch its writes to Elasticsearch? Events/s for every batch size ×
  * number of insert() calls in flight, through `ElasticsearchStore.insert()` — the collector's own
  * path: bulk `create`, the event id as `_id`, daily indices, as the create-only writer user — and,

@@ -1,4 +1,7 @@
 /**
+ * One file on purpose (over 300 lines): a benchmark's paths, method and the RESULTS.md section it
+ * writes stay together, so a published number can be traced to exactly one file and rerun from it.
+ *
  * Export, side by side in one run: rows/s and peak RSS of CSV and XLSX downloads streamed by our
  * export service (its own process, over a loopback port) at 100k and 1M rows, against
  * - the ceiling: a bare point-in-time + search_after read loop over the same index, same page

@@ -1,4 +1,7 @@
 /**
+ * One file on purpose (over 300 lines): a benchmark's paths, method and the RESULTS.md section it
+ * writes stay together, so a published number can be traced to exactly one file and rerun from it.
+ *
  * Ingest, side by side in one run: events/s acknowledged end to end through our stack
  * (createAuditLogger → OTLP/HTTP protobuf and JSON → our collector → Elasticsearch), against
  * - the ceiling: the same documents bulk-indexed from memory with the official client's

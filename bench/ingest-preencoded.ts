@@ -1,4 +1,7 @@
 /**
+ * One file on purpose (over 300 lines): a benchmark's paths, method and the RESULTS.md section it
+ * writes stay together, so a published number can be traced to exactly one file and rerun from it.
+ *
  * Ingest with pre-encoded OTLP requests (issue 15): the collector's own rate, without the SDK
  * in the loop. Every run's requests (BATCH records each, OTLP/HTTP protobuf or JSON) are
  * encoded before the clock starts; SENDERS keep-alive connections then post them as fast as
