@@ -83,7 +83,7 @@ function encode(events: AuditEvent[], encoding: Encoding): Buffer[] {
     // The contract's own mapping (toLogRecord) into the OTLP/JSON shape, with the service
     // as the SDK's resource sets it: what any OTel SDK would send for these records.
     const json = otlpJsonBody(
-      events.slice(i, i + BATCH).map(({ service, ...e }) => e),
+      events.slice(i, i + BATCH).map(({ service: _service, ...e }) => e),
       'bench',
     );
     if (encoding === 'json') bodies.push(Buffer.from(json));
