@@ -24,6 +24,7 @@ export const EXPORT_ERRORS = {
   AUDIT_ERR_EXPORT_NOT_FOUND: { status: 404, message: 'no such export', when: "no such background export, or it is someone else's (the same answer)" },
   AUDIT_ERR_EXPORT_EXPIRED: { status: 410, message: 'this export has expired; start a new one', when: "the export's link time is over; its file is deleted" },
   AUDIT_ERR_LINK_INVALID: { status: 403, message: 'this download link is not valid', when: 'a download link whose signature does not match' },
+  AUDIT_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'no such path', when: 'a path the service does not have (the answer names the method and the path, a signed link\'s signature redacted)' },
   AUDIT_ERR_METHOD_NOT_ALLOWED: {
     status: 405,
     message: 'this path does not take this method; the Allow header names those it takes',

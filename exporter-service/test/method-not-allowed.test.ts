@@ -47,10 +47,11 @@ describe('405 Method Not Allowed with Allow, from the registered routes (real SQ
     expect(res.headers.allow).toBe('GET, HEAD');
   });
 
-  it('answers 404 on a path no route has', async () => {
+  it('answers 404 on a path no route has, in the service\'s one error shape', async () => {
     const res = await app.inject({ method: 'DELETE', url: '/v1/nothing-here' });
     expect(res.statusCode).toBe(404);
     expect(res.headers.allow).toBeUndefined();
+    expect(res.json()).toEqual({ error: { code: 'AUDIT_ERR_ROUTE_NOT_FOUND', message: 'Route DELETE:/v1/nothing-here not found' } });
   });
 
   it('states the 405 in the OpenAPI document', async () => {

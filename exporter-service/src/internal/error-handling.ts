@@ -48,7 +48,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     // Fastify's own 404 logs the raw URL: a mistyped signed link would put its signature in the log.
     const route = `${request.method}:${redactUrl(request.raw.url ?? '')}`;
     request.log.info(`Route ${route} not found`);
-    return reply.status(404).send({ message: `Route ${route} not found`, error: 'Not Found', statusCode: 404 });
+    // The same error body as every other answer (docs/http-api.md), not Fastify's own shape.
+    return reply.status(404).send({ error: { code: 'AUDIT_ERR_ROUTE_NOT_FOUND', message: `Route ${route} not found` } });
   };
   app.setNotFoundHandler(notRouted);
 
