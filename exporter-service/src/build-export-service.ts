@@ -7,7 +7,7 @@ import type { AuditStore } from '@otel-audit/store';
 import { createAuthenticator, type AuthOptions } from './auth.js';
 import { backgroundExports, type BackgroundExportOptions } from './internal/background-exports.js';
 import { registerDownloadRoutes } from './internal/download-routes.js';
-import { registerErrorHandling } from './internal/error-handling.js';
+import { clientErrorHandler, registerErrorHandling } from './internal/error-handling.js';
 import { EventCursorCodec, cursorKey } from './internal/event-cursor.js';
 import { registerEventRoutes, type EventRoutesContext } from './internal/event-routes.js';
 import { parseFormat } from './internal/format-params.js';
@@ -87,7 +87,11 @@ export function exportServiceSettings(opts: ExportServiceOptions): ExportService
 
 export function buildExportService(opts: ExportServiceOptions): FastifyInstance {
   const o = exportServiceSettings(opts);
-  const app = Fastify({ logger: withRedactedUrls(o.logger), ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } });
+  const app = Fastify({
+    logger: withRedactedUrls(o.logger),
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    clientErrorHandler,
+  });
   const metrics = new LookMetrics();
   const ownAudit = o.audit && !isAuditLogger(o.audit) ? o.audit : undefined;
   const audit = ownAudit ? createExportAuditLogger(ownAudit, app.log, metrics) : (o.audit as AuditLogger | undefined);

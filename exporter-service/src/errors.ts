@@ -24,6 +24,12 @@ export const EXPORT_ERRORS = {
   AUDIT_ERR_EXPORT_NOT_FOUND: { status: 404, message: 'no such export', when: "no such background export, or it is someone else's (the same answer)" },
   AUDIT_ERR_EXPORT_EXPIRED: { status: 410, message: 'this export has expired; start a new one', when: "the export's link time is over; its file is deleted" },
   AUDIT_ERR_LINK_INVALID: { status: 403, message: 'this download link is not valid', when: 'a download link whose signature does not match' },
+  AUDIT_ERR_MALFORMED_REQUEST: { status: 400, message: 'the request is not well-formed HTTP', when: 'the HTTP parser refused the request before any route saw it; the connection is closed after the answer' },
+  AUDIT_ERR_REQUEST_TOO_LARGE: {
+    status: 431,
+    message: 'the request line and headers are over 16 KiB; send fewer or shorter query parameters',
+    when: 'the request line and headers together are over Node.js\'s 16 KiB limit (a very long query string); the connection is closed after the answer',
+  },
   AUDIT_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'no such path', when: 'a path the service does not have (the answer names the method and the path, a signed link\'s signature redacted)' },
   AUDIT_ERR_METHOD_NOT_ALLOWED: {
     status: 405,

@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ExportError } from '../errors.js';
+import { EXPORT_ERRORS, ExportError } from '../errors.js';
 import { redactUrl } from './redacted-logger.js';
 
 /** Every path the service routes, with the methods it takes there: 405 and `Allow` come from it. */
@@ -69,4 +71,25 @@ export function registerErrorHandling(app: FastifyInstance): void {
     // Never a store's own error text: it could describe data outside the caller's scope.
     return reply.status(status).send({ error: { code, message: status >= 500 && !known ? 'internal error' : error.message } });
   });
+}
+
+/**
+ * Fastify's `clientErrorHandler`: the answer to a request Node's HTTP parser refused before any
+ * route or hook ran (over 16 KiB of request line and headers: 431; not HTTP: 400), in the
+ * service's one error body instead of Fastify's own, so the OpenAPI document can state it.
+ * A timed-out or reset connection gets nothing: there is no one to answer.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'AUDIT_ERR_REQUEST_TOO_LARGE' : 'AUDIT_ERR_MALFORMED_REQUEST';
+  const { status, message } = EXPORT_ERRORS[code];
+  const body = JSON.stringify({ error: { code, message } });
+  this.log.debug({ code: err.code }, 'client error');
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

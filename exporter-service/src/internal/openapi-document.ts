@@ -131,7 +131,8 @@ export function documentRoute({ schema, url, route }: { schema: Json; url: strin
       ...schema,
       ...(schema.querystring ? { querystring: documentParams(schema.querystring) } : {}),
       ...(schema.body ? { body: documentParams(schema.body) } : {}),
-      response: { ...(OPERATION_RESPONSES[key] ?? errorResponses(['AUDIT_ERR_UNAUTHENTICATED'])), ...declared },
+      // 431 before any route: Node refuses over 16 KiB of request line and headers (clientErrorHandler).
+      response: { ...(OPERATION_RESPONSES[key] ?? errorResponses(['AUDIT_ERR_UNAUTHENTICATED'])), ...errorResponses(['AUDIT_ERR_REQUEST_TOO_LARGE']), ...declared },
     },
   };
 }
