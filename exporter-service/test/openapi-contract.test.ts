@@ -96,7 +96,9 @@ describe.skipIf(skip)('the OpenAPI document says what the API does (schemathesis
       '--workers',
       '1',
       '--seed',
-      process.env.AUDIT_SCHEMATHESIS_SEED ?? String(Date.now() % 100_000),
+      // CI replays one seed, so a landing is judged on the same cases every time; a developer's
+      // run draws a new one (printed as "Seed:" in the report) and so keeps exploring.
+      process.env.AUDIT_SCHEMATHESIS_SEED ?? (process.env.CI === 'true' ? '1' : String(Date.now() % 100_000)),
       '--generation-database',
       'none',
       '--no-color',
