@@ -6,7 +6,8 @@
  *
  *   npx tsc -b && BENCH_BASELINE_DIR=/work/baseline npx tsx bench/export-sqlite-baseline.ts
  *
- * Environment: BENCH_ROWS (100000), BENCH_REPEATS (2).
+ * Environment: BENCH_ROWS (100000), BENCH_REPEATS (2), BENCH_COLUMNS (unset: each build's default
+ * columns; a list such as the baseline's own columns compares like with like once a build adds some).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -66,7 +67,8 @@ async function main(): Promise<void> {
     const token = await signToken(SECRET, { sub: 'bench', superAdmin: true });
     const from = new Date(WINDOW_START - 86_400_000).toISOString();
     const to = new Date(WINDOW_START + WINDOW_MS + 3 * 86_400_000).toISOString();
-    const query = `scope=all&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+    const columns = process.env.BENCH_COLUMNS ? `&columns=${encodeURIComponent(process.env.BENCH_COLUMNS)}` : '';
+    const query = `scope=all&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}${columns}`;
     const runs: Record<string, { rate: number; peakRss: number; firstByteMs: number }[]> = {};
     for (let round = 1; round <= REPEATS; round++) {
       // Interleaved: each format, ours and the baseline back to back, the order flipped every round.
