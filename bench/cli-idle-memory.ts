@@ -5,7 +5,7 @@
  * unset) and `collector` on SQLite. VmRSS and VmHWM read BENCH_SETTLE_MS after the service
  * says it listens, before any request.
  *
- *   npx tsc -b && source /tmp/es.env && BENCH_BASELINE_DIR=/work/baseline npx tsx bench/cli-idle-memory.ts
+ *   npx tsc -b && BENCH_BASELINE_DIR=../baseline npx tsx bench/cli-idle-memory.ts
  *
  * Environment: BENCH_REPEATS (3), BENCH_SETTLE_MS (3000).
  */

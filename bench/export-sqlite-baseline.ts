@@ -4,7 +4,7 @@
  * download's peak RSS (VmHWM reset before it) and the time to the first byte. No Elasticsearch:
  * for a loaded machine where bench/export-comparison.ts cannot load its node in time.
  *
- *   npx tsc -b && BENCH_BASELINE_DIR=/work/baseline npx tsx bench/export-sqlite-baseline.ts
+ *   npx tsc -b && BENCH_BASELINE_DIR=../baseline npx tsx bench/export-sqlite-baseline.ts
  *
  * Environment: BENCH_ROWS (100000), BENCH_REPEATS (2), BENCH_COLUMNS (unset: each build's default
  * columns; a list such as the baseline's own columns compares like with like once a build adds some).
