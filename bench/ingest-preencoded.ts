@@ -299,7 +299,9 @@ function render(r: Results): string {
     `Events/s acknowledged by the collector (HTTP 200, no partial success), with every OTLP request encoded before the clock starts: the collector's own cost, not the SDK's. Measured ${r.date.slice(0, 10)}; the run took ${duration(r.totalSeconds)}, of which ${duration(r.waitedSeconds)} waiting for other processes.`,
     '',
     `- **Machine**: ${machineLine(r.machine)}.`,
-    `- **Elasticsearch**: ${r.machine.elasticsearch}${r.machine.ownNode ? ', one node started by the benchmark' : ' (a node shared with other work on this machine)'}, heap ${r.machine.esHeapMiB ?? '?'} MiB.`,
+    r.machine.elasticsearch === 'not used'
+      ? '- **Elasticsearch**: not used in this run (`BENCH_STORES=sqlite`).'
+      : `- **Elasticsearch**: ${r.machine.elasticsearch}${r.machine.ownNode ? ', one node started by the benchmark' : ' (a node shared with other work on this machine)'}, heap ${r.machine.esHeapMiB ?? '?'} MiB.`,
     `- **Senders**: ${c.senders} keep-alive HTTP connections in the benchmark's process, each posting the next pre-encoded request (${c.batch} records, \`bench/generate-events.ts\` seed ${c.seed}, the contract's \`toLogRecord\`) as soon as its previous one was answered; ${fmtRate(c.events)} events per run.`,
     `- **Collectors**: \`node cli/dist/main.js collector\`, each its own process, spool on, one per store${c.baseline ? `; the baseline's the same way from \`${c.baseline}\`, in the same rounds, the order shuffled per round` : ''}. SQLite: WAL, synchronous=FULL.`,
     `- **Method**: ${c.repeats} rounds after a warm-up; ratios are taken between runs of the same round, then the median. ${otherLoad(foreign, discarded, c)}`,
