@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as OTLPGrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toLogRecord } from '@otel-audit/contract';
@@ -126,10 +127,22 @@ describe('otel-audit start (built CLI, embedded SQLite, real ports)', () => {
     expect(rows.map((r) => r['Event ID'])).toContain(event.id);
   });
 
-  it('exits 0 on SIGTERM (both collector ports closed)', async () => {
+  it('exits 0 on SIGTERM, having stored the record of a look made just before it', async () => {
+    const token = (await run(process.execPath, [cli, 'token', '--sub', 'root', '--super-admin'], { env: env() })).stdout.trim();
+    const since = Date.now();
+    expect((await fetch(`${exportUrl}/v1/events?scope=all`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    // The export service closes before the collector beside it, so the look's record is
+    // delivered and stored, not left in the spool for the next start.
+    const db = new Database(join(dataDir, 'audit.sqlite'), { readonly: true });
+    try {
+      const looks = db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'audit_log.search' AND time_ms >= ?").get(since) as { n: number };
+      expect(looks.n).toBe(1);
+    } finally {
+      db.close();
+    }
   });
 
   it('fails fast on bad configuration, naming the variable', async () => {
