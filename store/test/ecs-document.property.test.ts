@@ -23,7 +23,9 @@ describe('event ↔ Elasticsearch document (property)', () => {
       fc.property(auditEventArbitrary, position, (e, chain) => {
         const doc = toDocument(e) as { audit: Record<string, unknown> };
         if (chain) doc.audit.chain = chain;
-        expect(JSON.parse(documentLine(e, chain))).toEqual(doc);
+        // Compared as JSON, which is what either reaches Elasticsearch as: JSON has no -0, so a
+        // change from -0 is 0 in both (fast-check found the object compare failing on it).
+        expect(JSON.parse(documentLine(e, chain))).toEqual(JSON.parse(JSON.stringify(doc)));
       }),
       { numRuns: 500 },
     );
