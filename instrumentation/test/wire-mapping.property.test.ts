@@ -7,7 +7,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS, AUDIT_CATEGORIES, AUDIT_OUTCOMES, DEFAULT_REDACT, type AuditEventInput } from '@otel-audit/contract';
+import { DEFAULT_REDACT } from '@otel-audit/contract';
+import { auditEventInputArbitrary, nonZeroHex } from '../../test/support/audit-event-arbitrary.js';
 import { decodeOtlpJson } from '../../collector/src/internal/otlp-json.js';
 import { decodeOtlpProtobuf } from '../../collector/src/internal/otlp-proto.js';
 import { checkRecord } from '../../collector/src/internal/receive-records.js';
@@ -22,39 +23,8 @@ const SERVICE = 'wire-property';
 const resource = resourceFromAttributes({ 'service.name': SERVICE });
 const scope = { name: '@otel-audit/instrumentation', version: '0.1.0' };
 
-const short = (max: number) => fc.string({ maxLength: max, unit: 'grapheme' });
-const nonEmpty = (max: number) => fc.string({ minLength: 1, maxLength: max, unit: 'grapheme' });
 const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-const actions = Object.keys(AUDIT_ACTIONS).filter((a) => !a.startsWith('audit_log.'));
-const customAction = fc.stringMatching(/^[a-z][a-z0-9_]{0,10}(\.[a-z][a-z0-9_]{0,10}){1,3}$/);
-const metadataValue = fc.oneof(short(50), fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean());
-const hex = (length: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${length}}$`)).filter((h) => /[1-9a-f]/.test(h));
-
-const input: fc.Arbitrary<AuditEventInput> = fc.record(
-  {
-    action: fc.oneof(fc.constantFrom(...actions), customAction),
-    category: fc.constantFrom(...AUDIT_CATEGORIES),
-    outcome: fc.constantFrom(...AUDIT_OUTCOMES),
-    time: fc.date({ min: new Date('1973-03-03T09:46:40.000Z'), max: new Date('2199-12-31T23:59:59.999Z'), noInvalidDate: true }).map((d) => d.toISOString()),
-    reason: short(40),
-    actor: fc.record(
-      { id: nonEmpty(20), name: short(20), type: fc.constantFrom('user', 'service', 'system'), email: short(20), roles: fc.array(nonEmpty(10), { maxLength: 3 }) },
-      { requiredKeys: ['id', 'type'] },
-    ),
-    client: fc.record({ ip: short(20), userAgent: short(40) }, { requiredKeys: [] }),
-    sessionId: short(20),
-    workspace: fc.record({ id: nonEmpty(20), name: short(20) }, { requiredKeys: ['id'] }),
-    resource: fc.record({ type: nonEmpty(20), id: short(20), name: short(20), href: short(40) }, { requiredKeys: ['type'] }),
-    changes: fc.array(fc.record({ field: fc.stringMatching(/^[a-z][a-z_]{0,15}$/), from: fc.jsonValue({ maxDepth: 2 }), to: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ['field'] }), { maxLength: 3 }),
-    request: fc.record({ id: short(20), parentId: short(20) }, { requiredKeys: [] }),
-    correlationId: short(20),
-    message: short(60),
-    metadata: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,15}$/), metadataValue, { maxKeys: 5 }),
-  },
-  { requiredKeys: ['action', 'category', 'actor'] },
-) as fc.Arbitrary<AuditEventInput>;
-
-const spanContext = opt(fc.record({ traceId: hex(32), spanId: hex(16), traceFlags: fc.constantFrom(0, 1) }));
+const spanContext = opt(fc.record({ traceId: nonZeroHex(32), spanId: nonZeroHex(16), traceFlags: fc.constantFrom(0, 1) }));
 
 describe('event → OTLP on the wire (real SDK exporters) → the collector’s decoding equals the event', () => {
   let server: Server;
@@ -89,7 +59,7 @@ describe('event → OTLP on the wire (real SDK exporters) → the collector’s 
       const exporter = makeExporter();
       try {
         await fc.assert(
-          fc.asyncProperty(input, spanContext, async (given, span) => {
+          fc.asyncProperty(auditEventInputArbitrary, spanContext, async (given, span) => {
             const built = span
               ? context.with(trace.setSpanContext(context.active(), span), () => buildEvent(given, DEFAULT_REDACT))
               : buildEvent(given, DEFAULT_REDACT);
