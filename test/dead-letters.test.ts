@@ -1,17 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCollector } from '@otel-audit/collector';
-import { SqliteStore } from '@otel-audit/store';
 import { CollectorMetrics, REJECTED_SERVICES_MAX } from '../collector/src/internal/metrics.js';
 import { RejectionLog } from '../collector/src/internal/rejection-log.js';
 import { otlpJsonBody, validEvent } from './support/otlp-json.js';
-import { listen } from './support/services.js';
+import { startSqliteCollector, type SqliteCollector } from './support/sqlite-collector.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -40,35 +36,25 @@ function bodyWithTypo(service: string): { body: string; typoId: string } {
 }
 
 describe('dead letters you can see and use (real collector, real SQLite, built CLI)', () => {
-  let dir: string;
-  let store: SqliteStore;
-  let app: FastifyInstance;
-  let url: string;
+  let collector: SqliteCollector;
   const log = capture();
-  const cliEnv = () => ({ ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: dir, AUDIT_CHAIN: 'false', AUDIT_SIGNING_KEY: '', AUDIT_SIGNING_KEY_FILE: '' });
+  const cliEnv = () => ({ ...process.env, ELASTICSEARCH_URL: '', AUDIT_DATA_DIR: collector.dir, AUDIT_CHAIN: 'false', AUDIT_SIGNING_KEY: '', AUDIT_SIGNING_KEY_FILE: '' });
   const otel = (...args: string[]) => run(process.execPath, [cli, ...args], { env: cliEnv() }).catch((err: { stdout: string; stderr: string; code: number }) => err);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'otel-audit-dead-letters-'));
-    store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
-    app = buildCollector({ store, logger: { level: 'warn', stream: log.stream } });
-    url = await listen(app);
+    collector = await startSqliteCollector({ logger: { level: 'warn', stream: log.stream } });
   });
-  afterAll(async () => {
-    await app.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => collector.close());
 
   it('refuses a misspelt attribute, numbers the record in partial_success, keeps it as sent, warns, counts by service and reason', async () => {
     const { body, typoId } = bodyWithTypo('shop');
-    const res = await fetch(`${url}/v1/logs`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${collector.url}/v1/logs`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const answer = (await res.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
     expect(answer.partialSuccess.rejectedLogRecords).toBe('1');
     // Numbered from 0, as the sender's batch holds it: record 0 was stored.
     expect(answer.partialSuccess.errorMessage).toMatch(/^record 1: .*category: is required/);
 
-    const [letter] = store.rejected();
+    const [letter] = collector.store.rejected();
     expect(letter).toMatchObject({ serviceName: 'shop', problems: expect.arrayContaining([{ field: 'category', problem: 'is required' }]) });
     const sent = JSON.stringify(letter!.original);
     expect(sent).toContain('"key":"audit.catgory","value":{"stringValue":"iam"}');
@@ -77,12 +63,12 @@ describe('dead letters you can see and use (real collector, real SQLite, built C
     const warnings = log.lines.filter((l) => l.level === 40 && l.service === 'shop');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ rejected: 1, reason: expect.stringContaining('category: is required') });
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = await (await fetch(`${collector.url}/metrics`)).text();
     expect(metrics).toContain('otel_audit_records_rejected_total{service="shop",reason="contract"} 1');
   });
 
   it('dead-letters list filters by --service and --since; show prints the attribute as sent', async () => {
-    const [letter] = store.rejected();
+    const [letter] = collector.store.rejected();
     const listed = await otel('dead-letters', 'list', '--service', 'shop');
     expect(listed.stdout).toContain(letter!.id);
     expect(listed.stdout).toContain('1 dead letter\n');
@@ -99,7 +85,7 @@ describe('dead letters you can see and use (real collector, real SQLite, built C
   it('replay stores what passes today (create-only, a second replay is a duplicate) and says what still fails', async () => {
     // Refused by an older rule whose cause is fixed now: the record as sent passes today's contract.
     const fixed = validEvent({ action: 'widget.frobnicated', category: 'iam' as never });
-    await store.insertRejected([
+    await collector.store.insertRejected([
       {
         id: 'contract-older-rule',
         receivedAt: new Date().toISOString(),
@@ -117,17 +103,17 @@ describe('dead letters you can see and use (real collector, real SQLite, built C
     // Something still fails: scripts see it.
     expect(replayed.code).toBe(1);
     const stored = [];
-    for await (const e of store.query({ from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) })) stored.push(e.id);
+    for await (const e of collector.store.query({ from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) })) stored.push(e.id);
     expect(stored).toContain(fixed.id);
 
     const again = await otel('dead-letters', 'replay', '--id', 'contract-older-rule');
     expect(again.stdout).toContain(`duplicate  contract-older-rule: event ${fixed.id} was already stored`);
     // Dead letters stay: they record what was refused and when.
-    expect(store.rejected().map((l) => l.id)).toContain('contract-older-rule');
+    expect(collector.store.rejected().map((l) => l.id)).toContain('contract-older-rule');
   });
 
   it('refuses to replay when the record as sent was kept truncated', async () => {
-    await store.insertRejected([
+    await collector.store.insertRejected([
       { id: 'contract-too-large', receivedAt: new Date().toISOString(), reason: 'message: too long', serviceName: 'big', record: {}, original: { truncated: true, originalBytes: 99_999, head: '{"resourceLogs"' } },
     ]);
     expect((await otel('dead-letters', 'show', 'contract-too-large')).stdout).toContain('cannot be replayed');

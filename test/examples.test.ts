@@ -1,27 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCollector } from '@otel-audit/collector';
 import type { AuditEvent } from '@otel-audit/contract';
 import { createAuditLogger } from '@otel-audit/instrumentation';
-import { SqliteStore } from '@otel-audit/store';
 // @ts-expect-error: the example is plain JavaScript, as an app developer would copy it.
 import { buildApp, runDemo } from '../examples/fastify-app.mjs';
-import { listen } from './support/services.js';
+import { startSqliteCollector } from './support/sqlite-collector.js';
 
 describe('examples/fastify-app.mjs against the real collector', () => {
   it('records every security event of a session, with context, and no secret', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-example-'));
-    const store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
-    const collector = buildCollector({ store });
-    const audit = createAuditLogger({ serviceName: 'example-fastify-app', endpoint: await listen(collector) });
+    const collector = await startSqliteCollector();
+    const audit = createAuditLogger({ serviceName: 'example-fastify-app', endpoint: collector.url });
     const app = buildApp({ audit, trustedProxies: ['127.0.0.1'] });
     try {
       const tokenValue: string = await runDemo(app);
       await audit.flush();
       const events: AuditEvent[] = [];
-      for await (const e of store.query({ from: new Date(0), to: new Date(Date.now() + 60_000) })) events.push(e);
+      for await (const e of collector.store.query({ from: new Date(0), to: new Date(Date.now() + 60_000) })) events.push(e);
       expect(events.map((e) => [e.action, e.outcome])).toEqual([
         ['auth.login', 'failure'],
         ['auth.login', 'success'],
@@ -47,8 +40,6 @@ describe('examples/fastify-app.mjs against the real collector', () => {
       await app.close();
       await audit.shutdown();
       await collector.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

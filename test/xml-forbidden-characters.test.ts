@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCollector } from '@otel-audit/collector';
 import type { AuditEvent } from '@otel-audit/contract';
 import { buildExportService, restoreFormulas, signToken } from '@otel-audit/exporter-service';
 import { createAuditLogger } from '@otel-audit/instrumentation';
 import { SqliteStore } from '@otel-audit/store';
 import { convertWithLibreOffice, libreOfficeNote, skipLibreOffice } from './support/libreoffice.js';
 import { otlpJsonBody, validEvent } from './support/otlp-json.js';
-import { listen } from './support/services.js';
+import { startSqliteCollector, type SqliteCollector } from './support/sqlite-collector.js';
 
 /** Every character XML 1.0 forbids: C0 but tab, LF and CR; U+FFFE, U+FFFF; lone surrogates. */
 const FORBIDDEN = [
@@ -28,25 +27,14 @@ const REPLACED = '\ufffd'.repeat(FORBIDDEN.length);
 const DISCOURAGED = 'DEL\u007f C1\u0085 nonchar\ufdd0 plane1\u{1fffe}';
 
 describe('characters XML 1.0 forbids, at ingest (collector and instrumentation, SQLite)', () => {
-  let dir: string;
-  let store: SqliteStore;
-  let collector: ReturnType<typeof buildCollector>;
-  let endpoint: string;
-
+  let collector: SqliteCollector;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'otel-audit-xml-chars-'));
-    store = new SqliteStore({ path: join(dir, 'events.sqlite') });
-    collector = buildCollector({ store });
-    endpoint = await listen(collector);
+    collector = await startSqliteCollector();
   });
-  afterAll(async () => {
-    await collector.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => collector.close());
 
   const stored = async (id: string): Promise<AuditEvent | undefined> => {
-    for await (const e of store.query({ from: new Date('2000-01-01T00:00:00Z'), to: new Date('2100-01-01T00:00:00Z') })) if (e.id === id) return e;
+    for await (const e of collector.store.query({ from: new Date('2000-01-01T00:00:00Z'), to: new Date('2100-01-01T00:00:00Z') })) if (e.id === id) return e;
     return undefined;
   };
 
@@ -61,7 +49,7 @@ describe('characters XML 1.0 forbids, at ingest (collector and instrumentation, 
         changes: [{ field: 'f', to: { deep: [`d${c}`] } }],
       }),
     );
-    const res = await collector.inject({ method: 'POST', url: '/v1/logs', payload: otlpJsonBody(events), headers: { 'content-type': 'application/json' } });
+    const res = await collector.app.inject({ method: 'POST', url: '/v1/logs', payload: otlpJsonBody(events), headers: { 'content-type': 'application/json' } });
     expect(res.statusCode, res.body).toBe(200);
     expect(JSON.parse(res.body)).toEqual({});
     for (const [i, e] of events.entries()) {
@@ -79,7 +67,7 @@ describe('characters XML 1.0 forbids, at ingest (collector and instrumentation, 
   });
 
   it.each(['http/json', 'http/protobuf'] as const)('stores what the instrumentation recorded, cleaned the same way (%s)', async (protocol) => {
-    const logger = createAuditLogger({ serviceName: 'app', endpoint, protocol, scheduledDelayMillis: 10 });
+    const logger = createAuditLogger({ serviceName: 'app', endpoint: collector.url, protocol, scheduledDelayMillis: 10 });
     try {
       const id = logger.record({
         action: 'auth.login',

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildCollector, collectorConfigFromEnv } from '@otel-audit/collector';
+import { collectorConfigFromEnv } from '@otel-audit/collector';
 import { AUDIT_LOG_SERVICE_NAME, type AuditEvent } from '@otel-audit/contract';
-import { SqliteStore } from '@otel-audit/store';
+import type { SqliteStore } from '@otel-audit/store';
 import { otlpJsonBody, validEvent } from '../../test/support/otlp-json.js';
 import { decodeProto, ExportLogsServiceResponse, protobufBody } from '../../test/support/otlp-proto.js';
-import { listen } from '../../test/support/services.js';
+import { startSqliteCollector, type SqliteCollector } from '../../test/support/sqlite-collector.js';
 import { parseSenderTokens } from '../src/internal/sender-auth.js';
 
 /*
@@ -28,13 +25,10 @@ async function ids(store: SqliteStore): Promise<string[]> {
 }
 
 describe('collector: which actions a sender may write (real HTTP, real SQLite)', () => {
-  let dir: string;
-  let store: SqliteStore;
-  let app: ReturnType<typeof buildCollector>;
-  let url: string;
+  let collector: SqliteCollector;
 
   const post = async (body: string | Uint8Array, token?: string, contentType = 'application/json') =>
-    fetch(`${url}/v1/logs`, {
+    fetch(`${collector.url}/v1/logs`, {
       method: 'POST',
       headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body,
@@ -42,8 +36,6 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
 
   describe('with sender tokens', () => {
     beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'otel-audit-actions-'));
-      store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
       const tokens = parseSenderTokens(
         [
           `${BILLING}=billing`,
@@ -53,14 +45,9 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
         ].join(','),
         'test',
       );
-      app = buildCollector({ store, senderTokens: tokens });
-      url = await listen(app);
+      collector = await startSqliteCollector({ senderTokens: tokens });
     });
-    afterEach(async () => {
-      await app.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterEach(() => collector.close());
 
     it('refuses a billing token writing audit_log.export per record, stores its other records, keeps the attempt as a dead letter', async () => {
       const login = validEvent();
@@ -73,14 +60,14 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
       expect(answer.partialSuccess.errorMessage).toBe(
         `record 1: action "audit_log.export" is reserved for service.name "${AUDIT_LOG_SERVICE_NAME}"; refused from the sender token of service.name "billing"`,
       );
-      expect(await ids(store)).toEqual([login.id, invoice.id].sort());
+      expect(await ids(collector.store)).toEqual([login.id, invoice.id].sort());
 
-      const dead = store.rejected();
+      const dead = collector.store.rejected();
       expect(dead).toHaveLength(1);
       expect(dead[0]!.reason).toContain('"audit_log.export" is reserved');
       expect(dead[0]!.serviceName).toBe('billing');
       expect(dead[0]!.record).toMatchObject({ id: forged.id, action: 'audit_log.export', actor: { id: 'u-victim' } });
-      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const metrics = await (await fetch(`${collector.url}/metrics`)).text();
       expect(metrics).toContain('otel_audit_records_rejected_total{service="billing",reason="action_forbidden"} 1');
       expect(metrics).toContain('otel_audit_records_stored_total 2');
     });
@@ -91,7 +78,7 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
       expect(res.status).toBe(200);
       const answer = decodeProto(ExportLogsServiceResponse, Buffer.from(await res.arrayBuffer())) as { partialSuccess?: { rejectedLogRecords: number; errorMessage: string } };
       expect(answer.partialSuccess).toMatchObject({ rejectedLogRecords: 1, errorMessage: expect.stringContaining('"audit_log.search" is reserved') });
-      expect(await ids(store)).toHaveLength(1);
+      expect(await ids(collector.store)).toHaveLength(1);
     });
 
     it('a token with an action list writes only those actions (exact and prefix.*)', async () => {
@@ -109,8 +96,8 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
         'action "payment.refund" is not among the actions the sender token of service.name "payments" may write (invoice.*|payment.create)',
       );
       expect(answer.partialSuccess.errorMessage).toContain('action "auth.login" is not among');
-      expect(await ids(store)).toEqual(allowed.map((e) => e.id).sort());
-      expect(store.rejected().map((d) => (d.record as AuditEvent).id).sort()).toEqual(refused.map((e) => e.id).sort());
+      expect(await ids(collector.store)).toEqual(allowed.map((e) => e.id).sort());
+      expect(collector.store.rejected().map((d) => (d.record as AuditEvent).id).sort()).toEqual(refused.map((e) => e.id).sort());
     });
 
     it('the export service token writes audit_log.* actions; so does a token whose list names them', async () => {
@@ -122,30 +109,23 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
       const second = validEvent({ action: 'audit_log.export', category: 'data' });
       const res2 = await post(otlpJsonBody([second], 'second-reader'), SECOND_READER);
       expect(await res2.json()).toEqual({});
-      expect(await ids(store)).toEqual([search.id, exported.id, second.id].sort());
-      expect(store.rejected()).toEqual([]);
+      expect(await ids(collector.store)).toEqual([search.id, exported.id, second.id].sort());
+      expect(collector.store.rejected()).toEqual([]);
     });
 
     it('the export service name does not help a token issued to another service', async () => {
       // service.name is still bound to the token: claiming the export service is a 403 for the batch.
       const res = await post(otlpJsonBody([validEvent({ action: 'audit_log.export', category: 'data' })], AUDIT_LOG_SERVICE_NAME), BILLING);
       expect(res.status).toBe(403);
-      expect(await ids(store)).toEqual([]);
+      expect(await ids(collector.store)).toEqual([]);
     });
   });
 
   describe('with sender tokens off (loopback only)', () => {
     beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'otel-audit-actions-'));
-      store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
-      app = buildCollector({ store });
-      url = await listen(app);
+      collector = await startSqliteCollector();
     });
-    afterEach(async () => {
-      await app.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterEach(() => collector.close());
 
     it('reserves audit_log.* for the declared service.name of the export service', async () => {
       const forged = validEvent({ action: 'audit_log.export', category: 'data' });
@@ -158,8 +138,8 @@ describe('collector: which actions a sender may write (real HTTP, real SQLite)',
       });
       const genuine = validEvent({ action: 'audit_log.export', category: 'data' });
       expect(await (await post(otlpJsonBody([genuine], AUDIT_LOG_SERVICE_NAME))).json()).toEqual({});
-      expect(await ids(store)).toEqual([ok.id, genuine.id].sort());
-      expect(store.rejected()).toHaveLength(1);
+      expect(await ids(collector.store)).toEqual([ok.id, genuine.id].sort());
+      expect(collector.store.rejected()).toHaveLength(1);
     });
   });
 });

@@ -1,13 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCollector } from '@otel-audit/collector';
 import type { AuditEvent } from '@otel-audit/contract';
 import { AuditError, createAuditLogger } from '@otel-audit/instrumentation';
-import { SqliteStore } from '@otel-audit/store';
-import { listen } from '../../test/support/services.js';
+import { startSqliteCollector } from '../../test/support/sqlite-collector.js';
 
 const actor = { id: 'u-alice', type: 'user' as const };
 
@@ -78,12 +73,9 @@ describe('delivery', () => {
   });
 
   it('honours OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME when no options are given', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-instr-'));
-    const store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
-    const collector = buildCollector({ store });
-    const url = await listen(collector);
+    const collector = await startSqliteCollector();
     const saved = { ...process.env };
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = url;
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collector.url;
     process.env.OTEL_SERVICE_NAME = 'from-env';
     process.env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL = 'http/json';
     try {
@@ -91,13 +83,11 @@ describe('delivery', () => {
       const id = audit.record({ action: 'auth.login', category: 'authentication', actor });
       await audit.shutdown();
       const stored: AuditEvent[] = [];
-      for await (const e of store.query({ from: new Date(0), to: new Date(Date.now() + 60_000) })) stored.push(e);
+      for await (const e of collector.store.query({ from: new Date(0), to: new Date(Date.now() + 60_000) })) stored.push(e);
       expect(stored.map((e) => [e.id, e.service?.name])).toEqual([[id, 'from-env']]);
     } finally {
       process.env = saved;
       await collector.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

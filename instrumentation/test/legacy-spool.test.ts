@@ -1,12 +1,9 @@
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCollector } from '@otel-audit/collector';
 import type { AuditEvent } from '@otel-audit/contract';
 import { createAuditLogger } from '@otel-audit/instrumentation';
-import { SqliteStore } from '@otel-audit/store';
-import { listen } from '../../test/support/services.js';
+import { startSqliteCollector, type SqliteCollector } from '../../test/support/sqlite-collector.js';
 
 // The fixture is a spool segment written by the version before the spool kept the event
 // itself (its lines are the SDK's LogRecord fields: hrTime, attributes, spanContext); three
@@ -14,28 +11,17 @@ import { listen } from '../../test/support/services.js';
 const fixture = resolve(import.meta.dirname, 'fixtures/legacy-spool/segment-000000000001.ndjson');
 
 describe('a spool written in the older line shape (real files, SQLite collector)', () => {
-  let dir: string;
-  let store: SqliteStore;
-  let app: ReturnType<typeof buildCollector>;
-  let url: string;
+  let collector: SqliteCollector;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'otel-audit-legacy-spool-'));
-    store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
-    await store.init();
-    app = buildCollector({ store });
-    url = await listen(app);
+    collector = await startSqliteCollector();
   });
-  afterAll(async () => {
-    await app.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => collector.close());
 
   it('is read after an upgrade and every event arrives as it was recorded, once; new lines are events', async () => {
-    const spool = join(dir, 'spool');
+    const spool = join(collector.dir, 'spool');
     mkdirSync(spool);
     copyFileSync(fixture, join(spool, 'segment-000000000001.ndjson'));
-    const audit = createAuditLogger({ serviceName: 'upgraded', endpoint: url, spool: { dir: spool }, scheduledDelayMillis: 3_600_000 });
+    const audit = createAuditLogger({ serviceName: 'upgraded', endpoint: collector.url, spool: { dir: spool }, scheduledDelayMillis: 3_600_000 });
     expect(audit.stats()).toMatchObject({ replayed: 4, pending: 4 });
     const fresh = audit.record({ action: 'auth.login', actor: { id: 'u-9', type: 'user' } });
     // The new record is appended as the event itself.
@@ -45,7 +31,7 @@ describe('a spool written in the older line shape (real files, SQLite collector)
     await audit.shutdown({ timeoutMillis: 30_000 });
 
     const stored = new Map<string, AuditEvent>();
-    for await (const e of store.query({ from: new Date('1990-01-01T00:00:00Z'), to: new Date('2100-01-01T00:00:00Z') })) stored.set(e.id, e);
+    for await (const e of collector.store.query({ from: new Date('1990-01-01T00:00:00Z'), to: new Date('2100-01-01T00:00:00Z') })) stored.set(e.id, e);
     expect(stored.size).toBe(5);
     const service = { name: 'upgraded' };
     expect(stored.get('01a22e84-d1c8-77e4-9915-3c1ed230e11b')).toEqual({
@@ -83,18 +69,18 @@ describe('a spool written in the older line shape (real files, SQLite collector)
   });
 
   it('sends an old line that no longer makes a valid event as it is, and does not let it block the lines after it', async () => {
-    const spool = join(dir, 'spool-broken');
+    const spool = join(collector.dir, 'spool-broken');
     mkdirSync(spool);
     const line = (attributes: Record<string, unknown>) => `${JSON.stringify({ hrTime: [1_796_000_000, 0], hrTimeObserved: [1_796_000_000, 0], eventName: 'auth.login', severityNumber: 9, severityText: 'INFO', attributes })}\n`;
     appendFileSync(join(spool, 'segment-000000000001.ndjson'), line({ 'log.record.uid': '01a22e84-d260-7aaa-8bbb-0123456789ab' }));
     appendFileSync(join(spool, 'segment-000000000001.ndjson'), line({ 'log.record.uid': '01a22e84-d261-7aaa-8bbb-0123456789ab', 'user.id': 'u-5', 'audit.actor.type': 'user' }));
-    const audit = createAuditLogger({ serviceName: 'upgraded', endpoint: url, spool: { dir: spool } });
+    const audit = createAuditLogger({ serviceName: 'upgraded', endpoint: collector.url, spool: { dir: spool } });
     expect(audit.stats()).toMatchObject({ replayed: 2 });
     // The collector acknowledges the request and keeps the bad record as a dead letter.
     await audit.shutdown({ timeoutMillis: 30_000 });
     expect(audit.stats()).toMatchObject({ acknowledged: 2, pending: 0 });
     const ids: string[] = [];
-    for await (const e of store.query({ from: new Date('2026-01-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') })) ids.push(e.id);
+    for await (const e of collector.store.query({ from: new Date('2026-01-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') })) ids.push(e.id);
     expect(ids).toContain('01a22e84-d261-7aaa-8bbb-0123456789ab');
     expect(ids).not.toContain('01a22e84-d260-7aaa-8bbb-0123456789ab');
   });

@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCollector } from '@otel-audit/collector';
 import { DEFAULT_REDACT } from '@otel-audit/contract';
 import { AUDIT_LOGGER_DEFAULTS, createAuditLogger, type AuditLoggerOptions } from '@otel-audit/instrumentation';
-import { SqliteStore } from '@otel-audit/store';
 import { resolveAuditLoggerOptions } from '../src/audit-logger-options.js';
-import { listen } from '../../test/support/services.js';
+import { startSqliteCollector } from '../../test/support/sqlite-collector.js';
 
 const SPOOL_KEYS = new Set(['fsync', 'fsyncIntervalMillis', 'segmentBytes']);
 const topLevel = Object.keys(AUDIT_LOGGER_DEFAULTS).filter((k) => !SPOOL_KEYS.has(k));
@@ -40,19 +35,15 @@ describe('createAuditLogger options', () => {
   });
 
   it('records and delivers with every option passed as undefined (a real collector on a SQLite file)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-options-'));
-    const store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
-    await store.init();
-    const collector = buildCollector({ store });
-    const url = await listen(collector);
+    const collector = await startSqliteCollector();
     const saved = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = url;
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collector.url;
     try {
       const audit = createAuditLogger(everyOptionUndefined);
       const ids = Array.from({ length: 3 }, () => audit.record({ action: 'auth.login', actor: { id: 'u-1', type: 'user' }, metadata: { password: 'hunter2' } }));
       await audit.shutdown({ timeoutMillis: 30_000 });
       const stored = [];
-      for await (const e of store.query({ from: new Date(0), to: new Date(Date.now() + 60_000) })) stored.push(e);
+      for await (const e of collector.store.query({ from: new Date(0), to: new Date(Date.now() + 60_000) })) stored.push(e);
       expect(stored.map((e) => e.id).sort()).toEqual(ids.sort());
       // The default redaction held too.
       expect(stored.every((e) => e.metadata?.password === '[REDACTED]')).toBe(true);
@@ -60,8 +51,6 @@ describe('createAuditLogger options', () => {
       if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
       else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = saved;
       await collector.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCollector } from '@otel-audit/collector';
 import { isReservedAction, type AuditEvent } from '@otel-audit/contract';
 import {
   AUDIT_ACTIONS,
@@ -15,30 +11,23 @@ import {
   type AuditLogger,
   type KnownAuditAction,
 } from '@otel-audit/instrumentation';
-import { SqliteStore } from '@otel-audit/store';
-import { listen } from '../../test/support/services.js';
+import { startSqliteCollector, type SqliteCollector } from '../../test/support/sqlite-collector.js';
 
-let dir: string;
-let store: SqliteStore;
-let collector: ReturnType<typeof buildCollector>;
+let collector: SqliteCollector;
 let audit: AuditLogger;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'otel-audit-context-'));
-  store = new SqliteStore({ path: join(dir, 'audit.sqlite') });
-  collector = buildCollector({ store });
-  audit = createAuditLogger({ serviceName: 'context-app', endpoint: await listen(collector), scheduledDelayMillis: 20 });
+  collector = await startSqliteCollector();
+  audit = createAuditLogger({ serviceName: 'context-app', endpoint: collector.url, scheduledDelayMillis: 20 });
 });
 afterAll(async () => {
   await audit.shutdown();
   await collector.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function stored(id: string): Promise<AuditEvent> {
   await audit.flush();
-  for await (const e of store.query({ from: new Date(0), to: new Date(Date.now() + 3_600_000) })) if (e.id === id) return e;
+  for await (const e of collector.store.query({ from: new Date(0), to: new Date(Date.now() + 3_600_000) })) if (e.id === id) return e;
   throw new Error(`event ${id} not stored`);
 }
 
@@ -142,7 +131,7 @@ describe('the action catalogue through the real pipeline', () => {
     const ids = new Map(actions.map((action) => [audit.record({ action, actor, request: { id: 'r-2', parentId: 'r-1' } }), action]));
     await audit.flush();
     const seen = new Map<string, AuditEvent>();
-    for await (const e of store.query({ from: new Date(0), to: new Date(Date.now() + 3_600_000) })) if (ids.has(e.id)) seen.set(e.id, e);
+    for await (const e of collector.store.query({ from: new Date(0), to: new Date(Date.now() + 3_600_000) })) if (ids.has(e.id)) seen.set(e.id, e);
     expect(seen.size).toBe(actions.length);
     for (const [id, action] of ids) {
       const e = seen.get(id)!;
