@@ -58,23 +58,29 @@ async function recordLoads(command: string, dataDir: string, until: RegExp): Pro
 /** Issue 15: a command loads only what it runs; each package loaded for nothing cost 20–84 MiB of RSS. */
 // Concurrent: two processes that only start and stop, each in its own data folder.
 describe.concurrent('the CLI loads a command\'s packages when that command runs (built CLI, real processes, SQLite)', () => {
-  it('export-service loads neither the collector, gRPC nor the AWS SDK', async () => {
+  it('export-service loads neither the collector, gRPC, the AWS SDK nor the Elasticsearch client', async () => {
     const loaded = await modulesLoadedBy('export-service', /export service listening on/);
     // The recorder works: the export service and its store were seen loading.
     expect(loaded.some((url) => url.startsWith(packageUrl('exporter-service')))).toBe(true);
     expect(loaded.some((url) => url.includes('/node_modules/better-sqlite3/'))).toBe(true);
+    // ...and so are the files a CommonJS package require()s, the way the Elasticsearch client is loaded.
+    expect(loaded.some((url) => url.includes('/node_modules/better-sqlite3/lib/util.js'))).toBe(true);
     expect(loaded.filter((url) => url.startsWith(packageUrl('collector')))).toEqual([]);
     expect(loaded.filter((url) => url.includes('/node_modules/@grpc/'))).toEqual([]);
     expect(loaded.filter((url) => url.includes('/node_modules/exceljs/'))).toEqual([]);
     // Export files in a folder (the default): the AWS SDK is loaded on the first S3 call only.
     expect(loaded.filter((url) => url.includes('/node_modules/@aws-sdk/'))).toEqual([]);
+    // A SQLite store: the Elasticsearch client is loaded when an Elasticsearch store is built.
+    expect(loaded.filter((url) => url.includes('/node_modules/@elastic/'))).toEqual([]);
   });
 
-  it('collector loads neither the export service nor exceljs', async () => {
+  it('collector loads neither the export service, exceljs, the AWS SDK nor the Elasticsearch client', async () => {
     const loaded = await modulesLoadedBy('collector', /collector listening on/);
     expect(loaded.some((url) => url.startsWith(packageUrl('collector')))).toBe(true);
     expect(loaded.some((url) => url.includes('/node_modules/@grpc/grpc-js/'))).toBe(true);
     expect(loaded.filter((url) => url.startsWith(packageUrl('exporter-service')))).toEqual([]);
     expect(loaded.filter((url) => url.includes('/node_modules/exceljs/'))).toEqual([]);
+    expect(loaded.filter((url) => url.includes('/node_modules/@aws-sdk/'))).toEqual([]);
+    expect(loaded.filter((url) => url.includes('/node_modules/@elastic/'))).toEqual([]);
   });
 });

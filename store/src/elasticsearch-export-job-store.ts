@@ -1,5 +1,5 @@
-import { errors, type Client } from '@elastic/elasticsearch';
-import { createElasticsearchClient } from './internal/es-client.js';
+import type { Client } from '@elastic/elasticsearch';
+import { createElasticsearchClient, isResponseError } from './internal/es-client.js';
 import type { ElasticsearchStoreOptions } from './elasticsearch-store.js';
 import type { ExportJob, ExportJobStatus, ExportJobStore } from './export-jobs.js';
 
@@ -56,7 +56,7 @@ export class ElasticsearchExportJobStore implements ExportJobStore {
       });
     } catch (err) {
       // Another replica created it first.
-      if (err instanceof errors.ResponseError && err.body && JSON.stringify(err.body).includes('resource_already_exists_exception')) return;
+      if (isResponseError(err) && err.body && JSON.stringify(err.body).includes('resource_already_exists_exception')) return;
       throw err;
     }
   }
@@ -71,7 +71,7 @@ export class ElasticsearchExportJobStore implements ExportJobStore {
       const res = await this.client.get<JobDocument>({ index: this.index, id });
       return res._source ? { id, ...res._source } : undefined;
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
+      if (isResponseError(err, 404)) return undefined;
       throw err;
     }
   }
@@ -123,7 +123,7 @@ export class ElasticsearchExportJobStore implements ExportJobStore {
         });
         return { ...hit.job, ...patch };
       } catch (err) {
-        if (err instanceof errors.ResponseError && err.statusCode === 409) continue;
+        if (isResponseError(err, 409)) continue;
         throw err;
       }
     }
@@ -152,7 +152,7 @@ export class ElasticsearchExportJobStore implements ExportJobStore {
       return res.hits.hits.map((h) => ({ job: { id: h._id!, ...h._source! }, seqNo: h._seq_no!, primaryTerm: h._primary_term! }));
     } catch (err) {
       // Before init() on a fresh cluster: no jobs yet.
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return [];
+      if (isResponseError(err, 404)) return [];
       throw err;
     }
   }

@@ -1,5 +1,5 @@
-import { errors, type Client } from '@elastic/elasticsearch';
-import { createElasticsearchClient } from './internal/es-client.js';
+import type { Client } from '@elastic/elasticsearch';
+import { createElasticsearchClient, isResponseError } from './internal/es-client.js';
 import { EsBulkWriter } from './internal/es-bulk-writer.js';
 import { EsChainReader } from './internal/es-chain-reader.js';
 import { EsDeadLetters } from './internal/es-dead-letters.js';
@@ -98,7 +98,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
     try {
       await this.client.create({ index: DIGESTS_INDEX, id: `${digest.chainId}:${digest.lastSeq}`, document: digest, ...this.#waitForShards() });
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 409) return;
+      if (isResponseError(err, 409)) return;
       throw err;
     }
   }
@@ -155,7 +155,7 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
     try {
       return (await this.client.count({ index: READ_ALIAS, query: esQuery(q) })).count;
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return 0;
+      if (isResponseError(err, 404)) return 0;
       throw err;
     }
   }

@@ -1,4 +1,5 @@
-import { errors, type Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
+import { isResponseError } from './es-client.js';
 import { INDEX_PREFIX, REJECTED_PREFIX } from './ecs-document.js';
 
 /**
@@ -16,7 +17,7 @@ export async function deleteDailyIndices(client: Client, cutoff: Date): Promise<
       expand_wildcards: ['open', 'closed'],
     })) as typeof listed;
   } catch (err) {
-    if (err instanceof errors.ResponseError && err.statusCode === 404) return { deleted: 0, units: [] };
+    if (isResponseError(err, 404)) return { deleted: 0, units: [] };
     throw err;
   }
   const old = listed

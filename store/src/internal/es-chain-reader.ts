@@ -1,4 +1,5 @@
-import { errors, type Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
+import { isResponseError } from './es-client.js';
 import type { AuditEvent } from '@otel-audit/contract';
 import type { SignedDigest } from '../digest-signing.js';
 import type { ChainPosition, ChainTail, ChainedEvent } from '../hash-chain.js';
@@ -42,7 +43,7 @@ export class EsChainReader {
         },
       });
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
+      if (isResponseError(err, 404)) return undefined;
       throw err;
     }
     const last = page.hits.hits[0]?._source?.audit?.chain;
@@ -57,7 +58,7 @@ export class EsChainReader {
       const page = await this.#client.search<SignedDigest>({ index: DIGESTS_INDEX, size: 1, query: { term: { chainId } }, sort: [{ lastSeq: 'desc' }] });
       return page.hits.hits[0]?._source;
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
+      if (isResponseError(err, 404)) return undefined;
       throw err;
     }
   }
@@ -83,7 +84,7 @@ export class EsChainReader {
         _source: ['audit.chain.seq'],
       });
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return;
+      if (isResponseError(err, 404)) return;
       throw err;
     }
     const end = Math.min(toSeq ?? Number.MAX_SAFE_INTEGER, last.hits.hits[0]?._source?.audit?.chain?.seq ?? 0);
@@ -120,7 +121,7 @@ export class EsChainReader {
       });
       return (response.aggregations!.chains as { buckets: { key: string }[] }).buckets.map((b) => b.key).sort();
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return [];
+      if (isResponseError(err, 404)) return [];
       throw err;
     }
   }

@@ -1,4 +1,5 @@
-import { errors, type Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
+import { isResponseError } from './es-client.js';
 import type { DeadLetterProblem, DeadLetterQuery, RejectedRecord } from '../audit-store.js';
 import { REJECTED_PREFIX, indexFor } from './ecs-document.js';
 
@@ -62,7 +63,7 @@ export class EsDeadLetters {
       });
       return page.hits.hits.map((hit) => rejectedFromDocument(hit._id!, hit._source!));
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return [];
+      if (isResponseError(err, 404)) return [];
       throw err;
     }
   }

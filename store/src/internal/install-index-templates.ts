@@ -1,4 +1,5 @@
-import { errors, type Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
+import { isResponseError } from './es-client.js';
 import {
   DIGESTS_INDEX,
   DIGEST_MAPPINGS,
@@ -57,17 +58,17 @@ export async function installIndexTemplates(client: Client, opts: IndexLayout & 
     await client.indices
       .putMapping({ index: `${INDEX_PREFIX}*`, allow_no_indices: true, properties: { audit, trace, span } as never })
       .catch((err: unknown) => {
-        if (!(err instanceof errors.ResponseError && err.statusCode === 404)) throw err;
+        if (!(isResponseError(err, 404))) throw err;
       });
     // Likewise today's dead-letter index from before issue 14 would refuse `audit.*`.
     await client.indices
       .putMapping({ index: `${REJECTED_PREFIX}*`, allow_no_indices: true, properties: { audit: REJECTED_MAPPINGS.properties.audit } as never })
       .catch((err: unknown) => {
-        if (!(err instanceof errors.ResponseError && err.statusCode === 404)) throw err;
+        if (!(isResponseError(err, 404))) throw err;
       });
     return ilm ? 'ilm' : 'none';
   } catch (err) {
-    if (err instanceof errors.ResponseError && err.statusCode === 403) {
+    if (isResponseError(err, 403)) {
       // Least privilege: the collector's user may only create documents.
       throw new Error(
         'this Elasticsearch user may not install the index template (it needs manage_index_templates, and manage_ilm for the retention policy): ' +
@@ -89,7 +90,7 @@ async function hasIlm(client: Client): Promise<boolean> {
     const status = await client.ilm.getStatus();
     return typeof status.operation_mode === 'string';
   } catch (err) {
-    if (err instanceof errors.ResponseError && [400, 404, 405].includes(err.statusCode ?? 0)) return false;
+    if (isResponseError(err, 400, 404, 405)) return false;
     throw err;
   }
 }

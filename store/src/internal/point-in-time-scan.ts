@@ -1,4 +1,5 @@
-import { errors, type Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
+import { isResponseError } from './es-client.js';
 
 export interface ScanHit<T> {
   _source?: T;
@@ -32,7 +33,7 @@ export async function* pointInTimeScan<T>(client: Client, o: ScanOptions): Async
   try {
     pit = await openPointInTime(client, o.index, o.signal);
   } catch (err) {
-    if (err instanceof errors.ResponseError && err.statusCode === 404) return;
+    if (isResponseError(err, 404)) return;
     throw err;
   }
   try {
@@ -78,7 +79,7 @@ async function openPointInTime(client: Client, index: string, signal: AbortSigna
       return (await client.openPointInTime({ index, keep_alive: '1m' }, { signal })).id;
     } catch (err) {
       // 503 "no shard available" / "missing shards": a shard still starting, or really down.
-      const unavailable = err instanceof errors.ResponseError && err.statusCode === 503;
+      const unavailable = isResponseError(err, 503);
       if (!unavailable || attempt === 5) throw err;
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       signal?.throwIfAborted();
