@@ -11,12 +11,18 @@ export const RESULTS_MD = join(BENCH_DIR, 'RESULTS.md');
 
 export const resultsJsonPath = (name: string) => join(BENCH_DIR, 'results', `${name}.json`);
 
-/** Replaces the section that starts with `heading` (up to the next `## `), or appends it. */
-export function writeSection(heading: string, section: string): void {
+/**
+ * Replaces the section that starts with `heading` (up to the next `## `), or adds it: just
+ * before the section headed `before` where given and present, else at the end.
+ */
+export function writeSection(heading: string, section: string, before?: string): void {
   const existing = existsSync(RESULTS_MD) ? readFileSync(RESULTS_MD, 'utf8') : '# Benchmark results\n';
   const start = existing.indexOf(heading);
+  const anchor = before === undefined ? -1 : existing.indexOf(`\n${before}`);
   let next: string;
-  if (start < 0) {
+  if (start < 0 && anchor >= 0) {
+    next = `${existing.slice(0, anchor).trimEnd()}\n\n${section.trimEnd()}\n\n${existing.slice(anchor + 1)}`;
+  } else if (start < 0) {
     next = `${existing.trimEnd()}\n\n${section}`;
   } else {
     const after = existing.indexOf('\n## ', start + heading.length);
