@@ -1,4 +1,4 @@
-import { DEFAULT_REDACT, optionError } from '@otel-audit/contract';
+import { DEFAULT_REDACT, optionError, positiveIntegerOptions } from '@otel-audit/contract';
 import type { FastifyServerOptions } from 'fastify';
 import type { AuditStore } from '@otel-audit/store';
 import type { IntegrityOptions } from './internal/chain-keeper.js';
@@ -123,26 +123,15 @@ const POSITIVE = ['bodyLimit', 'retryAfterSeconds', 'spoolMaxBytes', 'storeTimeo
  */
 export function resolveCollectorOptions(opts: CollectorOptions): ResolvedCollectorOptions {
   const D = COLLECTOR_DEFAULTS;
+  const bad = (option: string, value: unknown, expected: string) => optionError('buildCollector', option, value, expected);
+  if (!opts.store) throw bad('store', opts.store, 'an AuditStore (it is required)');
   const o = {
     ...opts,
-    bodyLimit: opts.bodyLimit ?? D.bodyLimit,
-    retryAfterSeconds: opts.retryAfterSeconds ?? D.retryAfterSeconds,
-    spoolMaxBytes: opts.spoolMaxBytes ?? D.spoolMaxBytes,
-    storeTimeoutMillis: opts.storeTimeoutMillis ?? D.storeTimeoutMillis,
-    deadLetterMaxBytes: opts.deadLetterMaxBytes ?? D.deadLetterMaxBytes,
-    requestTimeoutMillis: opts.requestTimeoutMillis ?? D.requestTimeoutMillis,
-    headersTimeoutMillis: opts.headersTimeoutMillis ?? D.headersTimeoutMillis,
-    connectionTimeoutMillis: opts.connectionTimeoutMillis ?? D.connectionTimeoutMillis,
-    keepAliveTimeoutMillis: opts.keepAliveTimeoutMillis ?? D.keepAliveTimeoutMillis,
+    ...positiveIntegerOptions('buildCollector', opts, D, POSITIVE),
     rateLimitPerMinute: opts.rateLimitPerMinute ?? D.rateLimitPerMinute,
     redact: opts.redact ?? D.redact,
     grpc: opts.grpc && Object.freeze({ host: opts.grpc.host ?? D.grpcHost, port: opts.grpc.port ?? D.grpcPort }),
   };
-  const bad = (option: string, value: unknown, expected: string) => optionError('buildCollector', option, value, expected);
-  if (!o.store) throw bad('store', o.store, 'an AuditStore (it is required)');
-  for (const key of POSITIVE) {
-    if (!Number.isSafeInteger(o[key]) || o[key] <= 0) throw bad(key, o[key], 'a positive integer');
-  }
   if (!Number.isSafeInteger(o.rateLimitPerMinute) || o.rateLimitPerMinute < 0) throw bad('rateLimitPerMinute', o.rateLimitPerMinute, '0 (no limit) or a positive integer');
   if (o.grpc && (!Number.isSafeInteger(o.grpc.port) || o.grpc.port < 0 || o.grpc.port > 65535)) throw bad('grpc.port', o.grpc.port, '0 to 65535');
   return Object.freeze(o);

@@ -44,3 +44,4 @@ export { DEFAULT_REDACT, REDACTED, redact } from './redact.js';
 export { EARLIEST_EVENT_TIME, TIME_UNIT_BANDS, timeUnitProblem } from './time-unit-problem.js';
 export { CodedError, ConfigError, CONFIG_ERRORS, optionError } from './coded-error.js';
 export type { ErrorCatalogueEntry } from './coded-error.js';
+export { positiveIntegerOptions } from './positive-integer-options.js';

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { optionError } from '@otel-audit/contract';
+import { optionError, positiveIntegerOptions } from '@otel-audit/contract';
 import type { AuditLogger } from '@otel-audit/instrumentation';
 import type { AuditStore } from '@otel-audit/store';
 import { createAuthenticator, type AuthOptions } from './auth.js';
@@ -62,27 +62,13 @@ export { ALL_USERS_PERMISSIONS, mayViewAllUsers } from './internal/event-query.j
 
 type ExportServiceSettings = Readonly<Omit<ExportServiceOptions, keyof typeof EXPORT_SERVICE_DEFAULTS> & { -readonly [K in keyof typeof EXPORT_SERVICE_DEFAULTS]: number }>;
 
-/**
- * The one place the defaults apply: `??`, so an option given as `undefined` keeps its default
- * (a spread would let it wipe the default out). Each limit must be a positive whole number,
- * named with its bad value otherwise; the result is frozen.
- */
+/** The one place the defaults apply: every default is a limit, a positive integer. The result is frozen. */
 export function exportServiceSettings(opts: ExportServiceOptions): ExportServiceSettings {
   const D = EXPORT_SERVICE_DEFAULTS;
-  const settings = {
-    ...opts,
-    defaultWindowMs: opts.defaultWindowMs ?? D.defaultWindowMs,
-    maxRangeMs: opts.maxRangeMs ?? D.maxRangeMs,
-    rowCap: opts.rowCap ?? D.rowCap,
-    maxPageSize: opts.maxPageSize ?? D.maxPageSize,
-  };
-  for (const key of Object.keys(D) as (keyof typeof D)[]) {
-    const value = settings[key];
-    if (!Number.isSafeInteger(value) || value < 1) throw optionError('buildExportService', key, value, 'a positive whole number');
-  }
+  const limits = positiveIntegerOptions('buildExportService', opts, D, Object.keys(D) as (keyof typeof D)[]);
   if (!opts.store) throw optionError('buildExportService', 'store', opts.store, 'an AuditStore (it is required)');
   if (!opts.auth) throw optionError('buildExportService', 'auth', opts.auth, 'the token settings (it is required)');
-  return Object.freeze(settings);
+  return Object.freeze({ ...opts, ...limits });
 }
 
 export function buildExportService(opts: ExportServiceOptions): FastifyInstance {

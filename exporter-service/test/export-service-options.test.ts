@@ -49,7 +49,7 @@ describe('buildExportService options (real SQLite file)', () => {
     }
   });
 
-  it('refuses a limit that is not a positive whole number with AUDIT_ERR_CONFIG, naming the option and its value', () => {
+  it('refuses a limit that is not a positive integer with AUDIT_ERR_CONFIG, naming the option and its value', () => {
     const refused = (opts: Partial<ExportServiceOptions>) => {
       try {
         buildExportService({ store, auth: { secret: SECRET }, ...opts });
@@ -59,9 +59,9 @@ describe('buildExportService options (real SQLite file)', () => {
       }
       throw new Error('accepted');
     };
-    expect(refused({ rowCap: 0 })).toEqual({ code: 'AUDIT_ERR_CONFIG', key: 'rowCap', value: '0', message: 'buildExportService: option rowCap must be a positive whole number, got 0' });
-    expect(refused({ maxRangeMs: Number.NaN })).toMatchObject({ key: 'maxRangeMs', value: 'NaN', message: expect.stringContaining('maxRangeMs must be a positive whole number, got NaN') });
-    expect(refused({ maxPageSize: 2.5 })).toMatchObject({ key: 'maxPageSize', value: '2.5', message: expect.stringContaining('maxPageSize must be a positive whole number, got 2.5') });
+    expect(refused({ rowCap: 0 })).toEqual({ code: 'AUDIT_ERR_CONFIG', key: 'rowCap', value: '0', message: 'buildExportService: option rowCap must be a positive integer, got 0' });
+    expect(refused({ maxRangeMs: Number.NaN })).toMatchObject({ key: 'maxRangeMs', value: 'NaN', message: expect.stringContaining('maxRangeMs must be a positive integer, got NaN') });
+    expect(refused({ maxPageSize: 2.5 })).toMatchObject({ key: 'maxPageSize', value: '2.5', message: expect.stringContaining('maxPageSize must be a positive integer, got 2.5') });
     expect(refused({ store: undefined as never })).toMatchObject({ code: 'AUDIT_ERR_CONFIG', key: 'store', value: undefined });
     expect(refused({ auth: undefined as never })).toMatchObject({ code: 'AUDIT_ERR_CONFIG', key: 'auth', value: undefined });
   });
