@@ -1,5 +1,11 @@
 import canonicalize from 'canonicalize';
 
+// canonicalize 5 declares node >=22, so `npm ci` warns under our Node 20. Harmless: past Node 18
+// it needs only String.prototype.isWellFormed (in Node since 20.0), and
+// store/test/canonical-json.test.ts runs it on our Node against RFC 8785's own vectors. The last
+// version declaring node >=18 (4.0.0) is no fix: it writes `{"f":undefined}` for a function
+// member and `[null,,1]` for a function in an array, and recursion overflows the stack on deep nesting.
+
 /**
  * RFC 8785 canonical JSON of a value as `JSON.parse` returns it (plain objects, arrays,
  * strings, finite numbers, booleans, null), byte for byte what the `canonicalize` package
