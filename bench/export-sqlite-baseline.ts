@@ -7,7 +7,9 @@
  *   npx tsc -b && BENCH_BASELINE_DIR=../baseline npx tsx bench/export-sqlite-baseline.ts
  *
  * Environment: BENCH_ROWS (100000), BENCH_REPEATS (2), BENCH_COLUMNS (unset: each build's default
- * columns; a list such as the baseline's own columns compares like with like once a build adds some).
+ * columns; a list such as the baseline's own columns compares like with like once a build adds some),
+ * BENCH_FORMATS (csv,xlsx), BENCH_CPU_PROF_DIR (our service runs under `node --cpu-prof`, the
+ * profile written there when it stops; read it with bench/cpu-profile-top.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,13 +18,14 @@ import { join } from 'node:path';
 import { signToken } from '@otel-audit/exporter-service';
 import { SqliteStore } from '@otel-audit/store';
 import { EventSource, WINDOW_MS, WINDOW_START } from './generate-events.js';
-import { startChildService, type ChildService } from './support/child-service.js';
+import { cpuProfileFlags, startChildService, type ChildService } from './support/child-service.js';
 import { BENCH_DIR } from './support/results-file.js';
 import { fmtMiB, fmtRate, median } from './support/stats.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const BASELINE = process.env.BENCH_BASELINE_DIR;
+const FORMATS = (process.env.BENCH_FORMATS ?? 'csv,xlsx').split(',');
 const SECRET = 'export-sqlite-baseline-secret-0123456789';
 
 async function download(url: string, token: string, service: ChildService) {
@@ -61,7 +64,8 @@ async function main(): Promise<void> {
     });
     const services: Record<string, ChildService> = {};
     for (const [name, cli] of [['ours', join(BENCH_DIR, '..', 'cli', 'dist', 'main.js')], ['baseline', join(BASELINE, 'cli', 'dist', 'main.js')]] as const) {
-      services[name] = await startChildService(process.execPath, [cli, 'export-service'], { name, env: env(`${name}-spool`), ready: /export service listening on (http:\/\/[0-9.:]+)/ });
+      const flags = name === 'ours' ? cpuProfileFlags() : [];
+      services[name] = await startChildService(process.execPath, [...flags, cli, 'export-service'], { name, env: env(`${name}-spool`), ready: /export service listening on (http:\/\/[0-9.:]+)/ });
       children.push(services[name]!);
     }
     const token = await signToken(SECRET, { sub: 'bench', superAdmin: true });
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
     const runs: Record<string, { rate: number; peakRss: number; firstByteMs: number }[]> = {};
     for (let round = 1; round <= REPEATS; round++) {
       // Interleaved: each format, ours and the baseline back to back, the order flipped every round.
-      for (const format of ['csv', 'xlsx']) {
+      for (const format of FORMATS) {
         const order = round % 2 ? ['ours', 'baseline'] : ['baseline', 'ours'];
         for (const name of order) {
           const r = await download(`${services[name]!.ready}/v1/exports/events.${format}?${query}`, token, services[name]!);
