@@ -1,7 +1,7 @@
 import { DEFAULT_REDACT, redact, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
 import type { AuditStore, RejectedRecord } from '@otel-audit/store';
 import { isTruncated } from './internal/dead-letter.js';
-import { recordsFromJsonMapping } from './internal/otlp-json.js';
+import { decodeOtlpJson } from './internal/otlp-json.js';
 import { checkRecord } from './internal/receive-records.js';
 
 export interface ReplayResult {
@@ -64,7 +64,7 @@ function check(letter: RejectedRecord, pattern: RegExp): { event: AuditEvent } |
   }
   let records;
   try {
-    records = recordsFromJsonMapping(letter.original, 'dead-letter', 'hex');
+    records = decodeOtlpJson(letter.original, 'dead-letter');
   } catch (err) {
     return { status: 'impossible', reason: (err as Error).message };
   }

@@ -11,13 +11,14 @@ const DERIVATION = 'otel-audit/log-record/v1\n';
  * when it has none, one derived from its content (derivedEventId). The nil and max UUIDs
  * count as none: they identify nothing, and storing them as given would let every such
  * record after the first be dropped as its duplicate. Anything else (a number, a ULID)
- * is returned as given, for validation to refuse by name.
+ * is returned as given, for validation to refuse by name. `received` is asked for the
+ * record only when the id is derived: a decoder builds that shape for no other reason.
  */
-export function eventIdOf(record: ReceivedLogRecord, uid: unknown): unknown {
-  if (uid === undefined || uid === '') return derivedEventId(record);
+export function eventIdOf(uid: unknown, received: () => ReceivedLogRecord): unknown {
+  if (uid === undefined || uid === '') return derivedEventId(received());
   if (typeof uid !== 'string') return uid;
   const id = uid.toLowerCase();
-  return id === NIL || id === MAX ? derivedEventId(record) : id;
+  return id === NIL || id === MAX ? derivedEventId(received()) : id;
 }
 
 /**

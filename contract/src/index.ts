@@ -28,7 +28,7 @@ export type {
 } from './audit-event.js';
 export { validateAuditEvent } from './validate.js';
 export type { ValidationResult } from './validate.js';
-export { ATTR, SEVERITY, toLogRecord, fromLogRecord } from './otel-mapping.js';
+export { ATTR, SEVERITY, LogRecordFields, toLogRecord, fromLogRecord } from './otel-mapping.js';
 export type { AttributeValue, Attributes, AuditLogRecord, ReceivedLogRecord } from './otel-mapping.js';
 export { ecsCategorization } from './ecs.js';
 export { EXPORT_COLUMNS, exportFields } from './export-columns.js';

@@ -1,7 +1,7 @@
 import type { AuditEvent } from './audit-event.js';
 import { withEventDefaults } from './event-defaults.js';
 import { eventIdOf } from './event-id.js';
-import { xmlSafeDeep } from './xml-safe-text.js';
+import { xmlSafeDeep, xmlSafeText } from './xml-safe-text.js';
 
 /**
  * How an audit event travels as an OpenTelemetry LogRecord (docs/wire-contract.md lists it for senders).
@@ -145,60 +145,134 @@ export interface ReceivedLogRecord {
  * because its user agent holds a control character.
  */
 export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown> {
-  const attrs = record.attributes;
-  const get = (key: string) => attrs[key];
-  const obj = (entries: Record<string, unknown>) => {
-    const out = Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
-    return Object.keys(out).length > 0 ? out : undefined;
-  };
-  const timestamp = record.timestamp || record.observedTimestamp;
-  const metadata: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key.startsWith(ATTR.metadataPrefix)) metadata[key.slice(ATTR.metadataPrefix.length)] = value;
+  const fields = new LogRecordFields();
+  fields.eventName = record.eventName;
+  fields.timestamp = record.timestamp;
+  fields.observedTimestamp = record.observedTimestamp;
+  fields.body = record.body;
+  fields.serviceName = record.serviceName;
+  fields.traceId = record.traceId;
+  fields.spanId = record.spanId;
+  for (const [key, value] of Object.entries(record.attributes)) fields.attribute(key, value);
+  return fields.candidate(() => record);
+}
+
+// The attributes an event field is read from, in the order the event's keys are written
+// (the order of the stored JSON, and of a dead letter's candidate, whose id hashes it).
+const MAPPED = [
+  'id', 'eventName', 'category', 'outcome', 'reason', 'actorId', 'actorName', 'actorType', 'actorEmail', 'actorRoles',
+  'clientIp', 'userAgent', 'sessionId', 'workspaceId', 'workspaceName', 'resourceType', 'resourceId', 'resourceName',
+  'resourceHref', 'changes', 'requestId', 'requestParentId', 'correlationId',
+] as const satisfies readonly (keyof typeof ATTR)[];
+const SLOT_OF: ReadonlyMap<string, number> = new Map(MAPPED.map((name, i) => [ATTR[name], i]));
+const S = Object.fromEntries(MAPPED.map((name, i) => [name, i])) as Record<(typeof MAPPED)[number], number>;
+
+/**
+ * `fromLogRecord` for a decoder that reads a record's attributes one by one off the wire:
+ * each attribute goes straight to its event field (ATTR, looked up once per key), so no
+ * attribute map is built. Set the record's own fields, give every attribute in the order
+ * sent (the last of one key wins, as in a map), then take `candidate`; the instance is
+ * then empty again for the next record. Attributes that map to no field are dropped here
+ * (they still count in a derived id, which `candidate` asks the whole record for).
+ */
+export class LogRecordFields {
+  eventName: unknown;
+  /** Milliseconds since the epoch; 0 or undefined when unset. */
+  timestamp: number | undefined;
+  observedTimestamp: number | undefined;
+  body: unknown;
+  serviceName: unknown;
+  /** Hex text, any case; kept only when well-formed and not all zero. */
+  traceId: unknown;
+  spanId: unknown;
+  readonly #slots: unknown[] = new Array<unknown>(MAPPED.length).fill(undefined);
+  #metadata: Record<string, unknown> | undefined;
+  #metadataUnset = false;
+
+  /** Whether `attribute` keeps anything of this key: a decoder need not read the others' values. */
+  static maps(key: string): boolean {
+    return SLOT_OF.has(key) || key.startsWith(ATTR.metadataPrefix);
   }
-  let changes = get(ATTR.changes);
-  if (typeof changes === 'string') {
-    try {
-      changes = JSON.parse(changes);
-    } catch {
-      // Left as the string: validation reports "changes: must be array".
+
+  attribute(key: string, value: unknown): void {
+    const slot = SLOT_OF.get(key);
+    if (slot !== undefined) this.#slots[slot] = value;
+    else if (key.startsWith(ATTR.metadataPrefix)) {
+      (this.#metadata ??= {})[key.slice(ATTR.metadataPrefix.length)] = value;
+      if (value === undefined) this.#metadataUnset = true;
     }
   }
-  const traceId = traceContextId(record.traceId, 32);
-  const event = obj({
-    id: eventIdOf(record, get(ATTR.id)),
-    time: timestamp ? isoTime(timestamp) : undefined,
-    action: record.eventName || get(ATTR.eventName),
-    category: get(ATTR.category),
-    outcome: get(ATTR.outcome),
-    reason: get(ATTR.reason),
-    actor: obj({
-      id: get(ATTR.actorId),
-      name: get(ATTR.actorName),
-      type: get(ATTR.actorType),
-      email: get(ATTR.actorEmail),
-      roles: get(ATTR.actorRoles),
-    }),
-    client: obj({ ip: get(ATTR.clientIp), userAgent: get(ATTR.userAgent) }),
-    sessionId: get(ATTR.sessionId),
-    workspace: obj({ id: get(ATTR.workspaceId), name: get(ATTR.workspaceName) }),
-    resource: obj({
-      type: get(ATTR.resourceType),
-      id: get(ATTR.resourceId),
-      name: get(ATTR.resourceName),
-      href: get(ATTR.resourceHref),
-    }),
-    changes,
-    request: obj({ id: get(ATTR.requestId), parentId: get(ATTR.requestParentId) }),
-    correlationId: get(ATTR.correlationId),
-    message: record.body,
-    metadata: obj(metadata),
-    service: obj({ name: record.serviceName }),
-    traceId,
+
+  /**
+   * The candidate event (see fromLogRecord). `received` gives the whole record as
+   * received, read only when the id must be derived from its content.
+   */
+  candidate(received: () => ReceivedLogRecord): Record<string, unknown> {
+    const s = this.#slots;
+    const event: Record<string, unknown> = {};
+    put(event, 'id', eventIdOf(s[S.id], received));
+    const timestamp = this.timestamp || this.observedTimestamp;
+    if (timestamp) event.time = isoTime(timestamp);
+    put(event, 'action', this.eventName || s[S.eventName]);
+    put(event, 'category', s[S.category]);
+    put(event, 'outcome', s[S.outcome]);
+    put(event, 'reason', s[S.reason]);
+    group(event, 'actor', ['id', s[S.actorId]], ['name', s[S.actorName]], ['type', s[S.actorType]], ['email', s[S.actorEmail]], ['roles', s[S.actorRoles]]);
+    group(event, 'client', ['ip', s[S.clientIp]], ['userAgent', s[S.userAgent]]);
+    put(event, 'sessionId', s[S.sessionId]);
+    group(event, 'workspace', ['id', s[S.workspaceId]], ['name', s[S.workspaceName]]);
+    group(event, 'resource', ['type', s[S.resourceType]], ['id', s[S.resourceId]], ['name', s[S.resourceName]], ['href', s[S.resourceHref]]);
+    put(event, 'changes', parsedChanges(s[S.changes]));
+    group(event, 'request', ['id', s[S.requestId]], ['parentId', s[S.requestParentId]]);
+    put(event, 'correlationId', s[S.correlationId]);
+    put(event, 'message', this.body);
+    put(event, 'metadata', this.#takeMetadata());
+    group(event, 'service', ['name', this.serviceName]);
+    const traceId = traceContextId(this.traceId, 32);
+    put(event, 'traceId', traceId);
     // A span id means nothing without its trace (W3C: the pair is the span context).
-    spanId: traceId ? traceContextId(record.spanId, 16) : undefined,
-  });
-  return xmlSafeDeep(withEventDefaults(event ?? {}));
+    if (traceId) put(event, 'spanId', traceContextId(this.spanId, 16));
+    s.fill(undefined);
+    this.eventName = this.timestamp = this.observedTimestamp = this.body = this.serviceName = this.traceId = this.spanId = undefined;
+    return withEventDefaults(event);
+  }
+
+  /** The metadata object, less keys whose value was unset; undefined when none is left. */
+  #takeMetadata(): Record<string, unknown> | undefined {
+    let metadata = this.#metadata;
+    this.#metadata = undefined;
+    if (metadata && this.#metadataUnset) metadata = Object.fromEntries(Object.entries(metadata).filter(([, v]) => v !== undefined));
+    this.#metadataUnset = false;
+    return metadata && hasMembers(metadata) ? metadata : undefined;
+  }
+}
+
+/** Sets `key` unless the value is undefined, every string in it XML-safe. */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (value === undefined) return;
+  target[key] = typeof value === 'string' ? xmlSafeText(value) : typeof value === 'object' ? xmlSafeDeep(value) : value;
+}
+
+/** An object of the members given that are set, or nothing when none is. */
+function group(target: Record<string, unknown>, key: string, ...members: [string, unknown][]): void {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of members) put(out, name, value);
+  if (hasMembers(out)) target[key] = out;
+}
+
+function hasMembers(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+/** `audit.changes` is one JSON string; one that does not parse stays a string, which validation names ("changes: must be array"). */
+function parsedChanges(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
 }
 
 /**
@@ -207,7 +281,7 @@ export function fromLogRecord(record: ReceivedLogRecord): Record<string, unknown
  * reported: the trace context only links the event to a trace, and an audit event must
  * not be refused (a failed log-on lost) because a sender's tracing is broken.
  */
-function traceContextId(value: string | undefined, hexDigits: number): string | undefined {
+function traceContextId(value: unknown, hexDigits: number): string | undefined {
   if (typeof value !== 'string' || value.length !== hexDigits) return undefined;
   const hex = value.toLowerCase();
   return /^[0-9a-f]+$/.test(hex) && /[1-9a-f]/.test(hex) ? hex : undefined;

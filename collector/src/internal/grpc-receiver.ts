@@ -5,7 +5,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { CollectorError } from '../errors.js';
 import type { Ingestor } from './ingest.js';
 import type { CollectorMetrics } from './metrics.js';
-import { recordsFromJsonMapping } from './otlp-json.js';
+import { decodeLogsRequest, recordsOfLogsRequest } from './otlp-proto.js';
+import type { Msg } from './otlp-proto-values.js';
 import { readTraceMapping } from './otlp-traces.js';
 import { receiveRecords } from './receive-records.js';
 import { receiveTraces } from './receive-traces.js';
@@ -15,9 +16,10 @@ import type { Sender, SenderTokens } from './sender-auth.js';
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
 
-// The same conversion otlp-proto.ts applies: grpc-js hands the handler the request in the
-// protobuf JSON mapping (lowerCamelCase, int64 and bytes as strings, absent fields absent),
-// which is what recordsFromJsonMapping reads, so all three encodings share one reading.
+// Logs requests are decoded by otlp-proto.ts's decoder and read off the message, as
+// OTLP/HTTP protobuf bodies are. Traces requests come in the protobuf JSON mapping
+// (lowerCamelCase, int64 and bytes as strings, absent fields absent), which
+// readTraceMapping reads for every encoding; answers are encoded from that mapping too.
 const JSON_MAPPING: protoLoader.Options = { keepCase: false, longs: String, bytes: String, enums: Number, defaults: false, oneofs: false };
 
 const LOGS_SERVICE = 'opentelemetry.proto.collector.logs.v1.LogsService';
@@ -33,7 +35,7 @@ class UndecodableRequest {
  * throw: grpc-js answers a throwing one with INTERNAL, but bytes that are not a message are
  * the sender's mistake (INVALID_ARGUMENT, which it will not retry).
  */
-function serviceFromProto(protoFile: string, serviceName: string): grpc.ServiceDefinition {
+function serviceFromProto(protoFile: string, serviceName: string, decode?: (bytes: Buffer) => unknown): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(protoFile, { ...JSON_MAPPING, includeDirs: [PROTO_DIR] });
   const service = definition[serviceName] as grpc.ServiceDefinition;
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -42,7 +44,7 @@ function serviceFromProto(protoFile: string, serviceName: string): grpc.ServiceD
       ...method,
       requestDeserialize: (bytes: Buffer) => {
         try {
-          return method.requestDeserialize(bytes);
+          return (decode ?? method.requestDeserialize)(bytes);
         } catch (err) {
           return new UndecodableRequest((err as Error).message);
         }
@@ -53,7 +55,7 @@ function serviceFromProto(protoFile: string, serviceName: string): grpc.ServiceD
 }
 
 // Loaded at module load, like otlp-proto.ts: a missing definition stops start-up.
-const LOGS = serviceFromProto('opentelemetry/proto/collector/logs/v1/logs_service.proto', LOGS_SERVICE);
+const LOGS = serviceFromProto('opentelemetry/proto/collector/logs/v1/logs_service.proto', LOGS_SERVICE, decodeLogsRequest);
 const TRACES = serviceFromProto('opentelemetry/proto/collector/trace/v1/trace_service.proto', TRACE_SERVICE);
 
 type ReceiveDeps = Parameters<typeof receiveRecords>[2];
@@ -105,7 +107,7 @@ export class GrpcReceiver {
     // The JSON mapping writes int64 as a decimal string, as proto-loader reads it back.
     this.#server.addService(LOGS, {
       Export: this.#unary('logs batch', async (request, sender, deps) => {
-        const outcome = await receiveRecords(recordsFromJsonMapping(request, 'OTLP/gRPC', 'base64'), sender, deps);
+        const outcome = await receiveRecords(recordsOfLogsRequest(request as Msg), sender, deps);
         const { received, rejected, partialSuccess } = outcome;
         return {
           logged: { received, accepted: received - rejected, rejected },

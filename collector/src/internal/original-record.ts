@@ -4,26 +4,18 @@ type Obj = Record<string, unknown>;
 
 /**
  * The record as the sender sent it, for the dead-letter store: a one-record OTLP/JSON
- * request with the record's resource and scope, so an operator sees the attributes as
- * written (a misspelt `audit.catgory` included) and `dead-letters replay` can decode it
- * again. The parts are referenced, not copied: only a refused record is ever serialised.
- * Trace and span ids given in base64 (the protobuf mapping) are written as hex, as
- * OTLP/JSON writes them, so every original decodes one way.
+ * request with the record's resource and scope (each left out when undefined), so an
+ * operator sees the attributes as written (a misspelt `audit.catgory` included) and
+ * `dead-letters replay` can decode it again. Receivers call it only for a refused record,
+ * with the parts in the JSON mapping and trace and span ids in hex, as OTLP/JSON writes
+ * them, so every original decodes one way.
  */
-export function originalRecord(rl: Obj, sl: Obj, lr: Obj, ids: 'hex' | 'base64'): Obj {
-  let record = lr;
-  if (ids === 'base64') {
-    record = { ...lr };
-    for (const key of ['traceId', 'spanId'] as const) {
-      const v = lr[key];
-      if (typeof v === 'string' && v !== '') record[key] = Buffer.from(v, 'base64').toString('hex');
-    }
-  }
+export function originalRecord(resource: unknown, scope: unknown, record: Obj): Obj {
   return {
     resourceLogs: [
       {
-        ...(rl.resource !== undefined ? { resource: rl.resource } : {}),
-        scopeLogs: [{ ...(sl.scope !== undefined ? { scope: sl.scope } : {}), logRecords: [record] }],
+        ...(resource !== undefined ? { resource } : {}),
+        scopeLogs: [{ ...(scope !== undefined ? { scope } : {}), logRecords: [record] }],
       },
     ],
   };

@@ -1,9 +1,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ReceivedLogRecord } from '@otel-audit/contract';
+import { LogRecordFields } from '@otel-audit/contract';
 import protobuf from 'protobufjs';
 import { CollectorError } from '../errors.js';
-import { recordsFromJsonMapping } from './otlp-json.js';
+import { originalRecord } from './original-record.js';
+import { receivedLogRecord } from './otlp-json.js';
+import { bytesText, fixed64Millis, messageList, messageServiceName, messageValue, present, type Msg } from './otlp-proto-values.js';
+import { timeProblemOf, type ReceivedRecord } from './received-record.js';
 
 // The official .proto files ship in the package's proto/ folder, two levels above both
 // src/internal/ (tests on sources) and dist/internal/ (the published build).
@@ -20,25 +23,85 @@ root.resolveAll();
 const ExportLogsServiceRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
 const ExportLogsServiceResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
 const RpcStatus = root.lookupType('google.rpc.Status');
+const Resource = root.lookupType('opentelemetry.proto.resource.v1.Resource');
+const InstrumentationScope = root.lookupType('opentelemetry.proto.common.v1.InstrumentationScope');
+const LogRecord = root.lookupType('opentelemetry.proto.logs.v1.LogRecord');
 
 // `toObject` with these options yields the protobuf JSON mapping that OTLP/JSON uses:
 // lowerCamelCase keys, 64-bit integers as decimal strings, bytes as base64, and only
-// the fields that were present (so an unset oneof member stays absent).
+// the fields that were present. Used only for what a record rarely needs (its original,
+// a derived id): the records themselves are read off the decoded message.
 const JSON_MAPPING: protobuf.IConversionOptions = { longs: String, bytes: String, defaults: false };
 
 /**
  * Decodes an OTLP/protobuf ExportLogsServiceRequest into the same records as
- * `decodeOtlpJson`, by way of the shared JSON-mapping reader. Bytes that are not a
- * valid message (truncated, wrong wire types, nested too deep) are a 400.
+ * `decodeOtlpJson`. Bytes that are not a valid message (truncated, wrong wire types,
+ * nested too deep) are a 400.
  */
-export function decodeOtlpProtobuf(body: Buffer): ReceivedLogRecord[] {
-  let mapping: Record<string, unknown>;
+export function decodeOtlpProtobuf(body: Buffer): ReceivedRecord[] {
+  let request: Msg;
   try {
-    mapping = ExportLogsServiceRequest.toObject(ExportLogsServiceRequest.decode(body), JSON_MAPPING);
+    request = decodeLogsRequest(body);
   } catch (err) {
     throw new CollectorError('AUDIT_ERR_BAD_REQUEST', `invalid OTLP/protobuf logs request: ${(err as Error).message}`);
   }
-  return recordsFromJsonMapping(mapping, 'OTLP/protobuf', 'base64');
+  return recordsOfLogsRequest(request);
+}
+
+/** The decoded ExportLogsServiceRequest message (OTLP/gRPC decodes with it too); throws on bytes that are not one. */
+export function decodeLogsRequest(bytes: Uint8Array): Msg {
+  return ExportLogsServiceRequest.decode(bytes) as unknown as Msg;
+}
+
+/**
+ * The records of a decoded ExportLogsServiceRequest, read off the message: each
+ * attribute straight into its event field (LogRecordFields), 64-bit times to
+ * milliseconds without a decimal string, ids from their bytes.
+ */
+export function recordsOfLogsRequest(request: Msg): ReceivedRecord[] {
+  const fields = new LogRecordFields();
+  const records: ReceivedRecord[] = [];
+  for (const rl of messageList(request, 'resourceLogs')) {
+    const serviceName = present(rl, 'resource') ? messageServiceName(rl.resource) : undefined;
+    for (const sl of messageList(rl, 'scopeLogs')) {
+      for (const lr of messageList(sl, 'logRecords')) records.push(readLogRecord(fields, rl, sl, lr, serviceName));
+    }
+  }
+  return records;
+}
+
+function readLogRecord(fields: LogRecordFields, rl: Msg, sl: Msg, lr: Msg, serviceName: string | undefined): ReceivedRecord {
+  const received = () => receivedLogRecord(mapping(LogRecord, lr), serviceName, 'base64');
+  fields.eventName = present(lr, 'eventName') ? lr.eventName : undefined;
+  fields.timestamp = fixed64Millis(lr, 'timeUnixNano');
+  fields.observedTimestamp = fixed64Millis(lr, 'observedTimeUnixNano');
+  fields.body = messageValue(lr.body);
+  fields.serviceName = serviceName;
+  fields.traceId = bytesText(lr.traceId, 'hex');
+  fields.spanId = bytesText(lr.spanId, 'hex');
+  const timeProblem = timeProblemOf(fields.timestamp, received);
+  for (const kv of messageList(lr, 'attributes')) {
+    if (present(kv, 'key') && LogRecordFields.maps(kv.key as string)) fields.attribute(kv.key as string, messageValue(kv.value));
+  }
+  return { candidate: fields.candidate(received), serviceName, timeProblem, original: () => originalOf(rl, sl, lr) };
+}
+
+function mapping(type: protobuf.Type, message: unknown): Record<string, unknown> {
+  return type.toObject(message as protobuf.Message, JSON_MAPPING);
+}
+
+/** The record as sent in the JSON mapping (original-record.ts), its trace and span ids in hex as OTLP/JSON writes them. */
+function originalOf(rl: Msg, sl: Msg, lr: Msg): unknown {
+  const record = mapping(LogRecord, lr);
+  for (const key of ['traceId', 'spanId'] as const) {
+    const hex = bytesText(lr[key], 'hex');
+    if (hex !== undefined) record[key] = hex;
+  }
+  return originalRecord(
+    present(rl, 'resource') ? mapping(Resource, rl.resource) : undefined,
+    present(sl, 'scope') ? mapping(InstrumentationScope, sl.scope) : undefined,
+    record,
+  );
 }
 
 export interface PartialSuccess {

@@ -43,6 +43,15 @@ export function keyValues(list: unknown, depth = 0): Record<string, unknown> {
   return out;
 }
 
+/** `service.name` of a resource's attributes: the last one given, when it is a string. */
+export function serviceNameOf(attributes: unknown): string | undefined {
+  let name: unknown;
+  if (Array.isArray(attributes)) {
+    for (const kv of attributes) if (isObject(kv) && kv.key === 'service.name') name = anyValue(kv.value);
+  }
+  return typeof name === 'string' ? name : undefined;
+}
+
 export function anyValue(v: unknown, depth = 0): unknown {
   if (!isObject(v) || depth > MAX_VALUE_DEPTH) return undefined;
   if ('stringValue' in v) return v.stringValue;
@@ -63,7 +72,9 @@ export function anyValue(v: unknown, depth = 0): unknown {
 
 export function nanosToMillis(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? Math.floor(v / 1e6) : undefined;
-  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return Number(BigInt(v) / 1_000_000n);
+  // The digits less the last six are the whole milliseconds, exactly (at most 14 digits,
+  // within a double's integers), without a BigInt division per record.
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return v.length > 6 ? Number(v.slice(0, -6)) : 0;
   return undefined;
 }
 

@@ -1,19 +1,12 @@
 import { createHash } from 'node:crypto';
-import {
-  DEFAULT_REDACT,
-  fromLogRecord,
-  redact,
-  timeUnitProblem,
-  validateAuditEvent,
-  type AuditEvent,
-  type ReceivedLogRecord,
-} from '@otel-audit/contract';
+import { DEFAULT_REDACT, redact, validateAuditEvent, type AuditEvent } from '@otel-audit/contract';
 import type { DeadLetterProblem, RejectedRecord } from '@otel-audit/store';
 import { CollectorError } from '../errors.js';
 import type { Ingestor } from './ingest.js';
 import type { CollectorMetrics } from './metrics.js';
 import { redactOriginal } from './original-record.js';
 import type { PartialSuccess } from './otlp-proto.js';
+import type { ReceivedRecord } from './received-record.js';
 import { actionRefusal, type Sender } from './sender-auth.js';
 
 /** How many rejection reasons an answer's `error_message` carries, each at most REASON_MAX_CHARS. */
@@ -42,7 +35,7 @@ export interface ReceiveOutcome {
  * otherwise, and 403 when a sender writes for another service.
  */
 export async function receiveRecords(
-  records: readonly ReceivedLogRecord[],
+  records: readonly ReceivedRecord[],
   sender: Sender | undefined,
   deps: {
     ingestor: Ingestor;
@@ -73,9 +66,10 @@ export async function receiveRecords(
     }
     const { kind, candidate, reason, problems } = checked;
     metrics.reject(kind, 1, record.serviceName);
-    const original = record.original === undefined ? {} : { original: redactOriginal(record.original, redactPattern) };
+    // Built here, and only here: an accepted record's original is never made.
+    const original = redactOriginal(record.original(), redactPattern);
     const prefix = kind === 'action_forbidden' ? 'forbidden' : 'contract';
-    deadLetters.push({ id: `${prefix}-${sha256(JSON.stringify(candidate))}`, receivedAt, reason, serviceName: record.serviceName, record: candidate, ...original, problems });
+    deadLetters.push({ id: `${prefix}-${sha256(JSON.stringify(candidate))}`, receivedAt, reason, serviceName: record.serviceName, record: candidate, original, problems });
     numbered.push(`record ${index}: ${clip(reason, REASON_MAX_CHARS)}`);
     refused.push({ index, reason });
     const service = sender?.service ?? record.serviceName ?? '';
@@ -109,14 +103,14 @@ export type RecordCheck =
     };
 
 /**
- * One record under today's rules: mapping, redaction, the sender's action rules and the
- * contract. The collector runs it on every record it receives and `otel-audit
+ * One decoded record under today's rules: redaction, the sender's action rules, the time
+ * unit and the contract. The collector runs it on every record it receives and `otel-audit
  * dead-letters replay` on every dead letter it replays, so the two cannot differ.
  */
-export function checkRecord(record: ReceivedLogRecord, sender: Sender | undefined, redactPattern: RegExp = DEFAULT_REDACT): RecordCheck {
+export function checkRecord(record: ReceivedRecord, sender: Sender | undefined, redactPattern: RegExp = DEFAULT_REDACT): RecordCheck {
   // Redacted first, with the rule record() applies, so that a secret sent by any SDK
   // reaches neither the store nor a dead letter.
-  const candidate = redact(fromLogRecord(record), redactPattern);
+  const candidate = redact(record.candidate, redactPattern);
   // Per record, not per batch: a sender's other events are not lost because one was
   // not its to write, and the attempt stays visible in the dead letters.
   const refusal =
@@ -124,8 +118,9 @@ export function checkRecord(record: ReceivedLogRecord, sender: Sender | undefine
       ? actionRefusal(candidate.action, sender ?? { service: record.serviceName ?? '', authenticated: false })
       : undefined;
   if (refusal) return { ok: false, kind: 'action_forbidden', candidate, reason: refusal, problems: [{ field: 'action', problem: refusal }] };
-  // A time in seconds or milliseconds decodes to a valid 1970 date: only the raw value shows the mistake.
-  const timeProblem = timeUnitProblem(record);
+  // A time in seconds or milliseconds decodes to a valid 1970 date: only the raw value
+  // shows the mistake, and the decoder read it there (timeProblemOf).
+  const { timeProblem } = record;
   const result = validateAuditEvent(candidate);
   if (result.ok && !timeProblem) return { ok: true, event: result.event };
   const lines = [...(timeProblem ? [timeProblem] : []), ...(result.ok ? [] : result.problems)];

@@ -39,7 +39,7 @@ export async function receiveTraces(
   deps.metrics.spansIgnored += reading.ignoredSpans;
   const refused = outcome?.refused ?? [];
   const rejectedSpans = new Set(refused.map((r) => spanOfRecord[r.index])).size;
-  const messages = refused.slice(0, REJECTION_SAMPLE).map((r) => `span ${spanOfRecord[r.index]}, event ${JSON.stringify(records[r.index]?.eventName ?? '')}: ${r.reason}`);
+  const messages = refused.slice(0, REJECTION_SAMPLE).map((r) => `span ${spanOfRecord[r.index]}, event ${JSON.stringify(reading.actionOfRecord[r.index] ?? '')}: ${r.reason}`);
   if (refused.length > REJECTION_SAMPLE) messages.push(`and ${refused.length - REJECTION_SAMPLE} more refused audit events`);
   if (reading.spansWithActionAttribute > 0) {
     messages.push(
