@@ -37,7 +37,7 @@ export { CELL_MAX_CHARS, changesText, metadataText } from './export-text.js';
 export { AUDIT_ACTIONS, actionDefinition, catalogueMarkdownTable } from './action-catalogue.js';
 export type { ActionDefinition, KnownAuditAction } from './action-catalogue.js';
 export { AUDIT_LOG_SERVICE_NAME, RESERVED_ACTION_PREFIXES, isReservedAction } from './reserved-actions.js';
-export { xmlSafeText, xmlSafeDeep } from './xml-safe-text.js';
+export { XML_FORBIDDEN, xmlSafeText, xmlSafeDeep } from './xml-safe-text.js';
 export { DEFAULT_ACTOR_TYPE, DEFAULT_OUTCOME, withEventDefaults } from './event-defaults.js';
 export { derivedEventId, eventIdOf } from './event-id.js';
 export { DEFAULT_REDACT, REDACTED, redact } from './redact.js';

@@ -44,8 +44,12 @@ const TRIGGER_LOOKALIKES =
   '\uff07'; // '
 const TRIGGERS = new Set([..."=+-@'", ...TRIGGER_LOOKALIKES]);
 
-// Every break and trigger is in the BMP, so walking UTF-16 code units is exact.
-const NEEDS_GUARD = new RegExp(`(^|[${escapeClass([...BREAKS].join(''))}])[${escapeClass([...TRIGGERS].join(''))}]`);
+/**
+ * A trigger at a guarded position (not global): what {@link neutralizeFormulas} changes, for
+ * a writer that tests a cell once for all its rules. Every break and trigger is in the BMP,
+ * so walking UTF-16 code units is exact.
+ */
+export const FORMULA_AT_GUARD = new RegExp(`(^|[${escapeClass([...BREAKS].join(''))}])[${escapeClass([...TRIGGERS].join(''))}]`);
 
 function escapeClass(chars: string): string {
   return chars.replace(/[\\\]^-]/g, '\\$&');
@@ -54,7 +58,7 @@ function escapeClass(chars: string): string {
 /** The cell with an apostrophe before each guarded trigger (and each guarded apostrophe). */
 export function neutralizeFormulas(cell: string): string {
   // Most cells hold nothing to guard; one regex test keeps them a single pass.
-  if (!NEEDS_GUARD.test(cell)) return cell;
+  if (!FORMULA_AT_GUARD.test(cell)) return cell;
   let out = '';
   let guarded = true;
   for (let i = 0; i < cell.length; i++) {

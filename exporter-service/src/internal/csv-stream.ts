@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { xmlSafeText, type AuditEvent } from '@otel-audit/contract';
-import { neutralizeFormulas } from '../neutralize-formulas.js';
+import { XML_FORBIDDEN, xmlSafeText, type AuditEvent } from '@otel-audit/contract';
+import { FORMULA_AT_GUARD, neutralizeFormulas } from '../neutralize-formulas.js';
 import { checkFormat, headerRow, type CsvFormat } from './export-format.js';
 import { dateText } from './zoned-clock.js';
 
@@ -11,6 +11,20 @@ const CHUNK_CHARS = 16 * 1024;
 function quoted(cell: string): string {
   if (cell === '') return '';
   return `"${cell.includes('"') ? cell.replaceAll('"', '""') : cell}"`;
+}
+
+/**
+ * Anything that makes a cell more than itself in quotes: a character XML forbids, a quote to
+ * double, a formula trigger at a guarded position. Nearly every cell has none, and one test
+ * for all three cost less than the three passes it stands for (bench/RESULTS.md, issue 15).
+ */
+const NEEDS_WORK = new RegExp(`${XML_FORBIDDEN.source}|"|${FORMULA_AT_GUARD.source}`);
+
+/** A value as its CSV cell: xmlSafeText, then neutralizeFormulas, then quoted. */
+function csvCell(value: string): string {
+  if (value === '') return '';
+  if (!NEEDS_WORK.test(value)) return '"' + value + '"';
+  return quoted(neutralizeFormulas(xmlSafeText(value)));
 }
 
 /**
@@ -30,11 +44,15 @@ export function csvStream(events: AsyncIterable<AuditEvent>, format: CsvFormat):
   }
   const delimiter = format.delimiter;
   const date = dateText(format);
-  const isDate = columns.map((c) => c.key === 'date');
-  const line = (cells: string[]) => cells.map(quoted).join(delimiter) + '\n';
-  const row = (event: AuditEvent) => line(columns.map((c, i) => neutralizeFormulas(xmlSafeText(isDate[i] ? date(event.time) : c.value(event)))));
+  const values = columns.map((c): ((event: AuditEvent) => string) => (c.key === 'date' ? (e) => date(e.time) : c.value));
+  const row = (event: AuditEvent) => {
+    // One string grown cell by cell: no array of cells per row to build and join.
+    let line = csvCell(values[0]!(event));
+    for (let i = 1; i < values.length; i++) line += delimiter + csvCell(values[i]!(event));
+    return line + '\n';
+  };
   const iterator = events[Symbol.asyncIterator]();
-  let pending = (format.bom ? '\ufeff' : '') + line(headerRow(format).map(neutralizeFormulas));
+  let pending = (format.bom ? '\ufeff' : '') + headerRow(format).map((h) => quoted(neutralizeFormulas(h))).join(delimiter) + '\n';
   let reading = false;
 
   // Buffers out, as csv-stringify gave: a file or S3 upload takes bytes.

@@ -61,15 +61,50 @@ function offsetSuffix(offsetMs: number): string {
   return total % 60 === 0 ? hhmm : `${hhmm}:${pad(total % 60)}`;
 }
 
-/** The date column as text, in the format's zone and style; an unparsable time is left as it is. */
+/** A time as the contract writes it (UTC, milliseconds, 4-digit year): the ones the minute cache takes. */
+const CANONICAL_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const MINUTE_MS = 60_000;
+
+/**
+ * The date column as text, in the format's zone and style; an unparsable time is left as it is.
+ * An export walks time in order, so most rows share their minute with the row before: the
+ * text up to the minute and the offset after the seconds are kept per minute, and a row
+ * whose time is in the contract's own form only adds its seconds (`:ss.sss`, or `:ss`) between
+ * them, instead of a Date.parse, a Date and toISOString each (about a tenth of the CSV writer's
+ * time, bench/RESULTS.md, issue 15). A minute holding an offset change, an offset with seconds
+ * (local mean time), or a wall clock past year 9999 is not kept: those rows take the long way.
+ * The same text either way: exporter-service/test/csv-cells.property.test.ts.
+ */
 export function dateText(format: ExportFormat): (time: string) => string {
   const clock = zonedClock(format.timeZone);
-  return (time) => {
+  const iso = format.dateFormat === 'iso';
+  const slow = (time: string) => {
     const t = Date.parse(time);
     if (Number.isNaN(t)) return time;
     const { wallClock, offsetMs } = clock(t);
-    const iso = wallClock.toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ, of the wall clock
-    if (format.dateFormat === 'iso') return iso.slice(0, 23) + offsetSuffix(offsetMs);
-    return `${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(0, 4)} ${iso.slice(11, 19)}`;
+    const text = wallClock.toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ, of the wall clock
+    if (iso) return text.slice(0, 23) + offsetSuffix(offsetMs);
+    return `${text.slice(5, 7)}/${text.slice(8, 10)}/${text.slice(0, 4)} ${text.slice(11, 19)}`;
+  };
+  let minute: string | undefined;
+  let head = '';
+  let tail = '';
+  const keep = (key: string): boolean => {
+    minute = undefined;
+    const start = Date.parse(`${key}:00.000Z`);
+    if (Number.isNaN(start)) return false;
+    const { wallClock, offsetMs } = clock(start);
+    const wall = wallClock.toISOString();
+    if (offsetMs % MINUTE_MS !== 0 || clock(start + MINUTE_MS - 1).offsetMs !== offsetMs || wall.length !== 24) return false;
+    head = iso ? wall.slice(0, 16) : `${wall.slice(5, 7)}/${wall.slice(8, 10)}/${wall.slice(0, 4)} ${wall.slice(11, 16)}`;
+    tail = iso ? offsetSuffix(offsetMs) : '';
+    minute = key;
+    return true;
+  };
+  return (time) => {
+    if (time.length !== 24 || !CANONICAL_TIME.test(time)) return slow(time);
+    const key = time.slice(0, 16);
+    if (key !== minute && !keep(key)) return slow(time);
+    return head + time.slice(16, iso ? 23 : 19) + tail;
   };
 }
