@@ -189,11 +189,6 @@ export class LogRecordFields {
   #metadata: Record<string, unknown> | undefined;
   #metadataUnset = false;
 
-  /** Whether `attribute` keeps anything of this key: a decoder need not read the others' values. */
-  static maps(key: string): boolean {
-    return SLOT_OF.has(key) || key.startsWith(ATTR.metadataPrefix);
-  }
-
   attribute(key: string, value: unknown): void {
     const slot = SLOT_OF.get(key);
     if (slot !== undefined) this.#slots[slot] = value;

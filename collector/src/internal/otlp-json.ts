@@ -43,12 +43,10 @@ function readLogRecord(fields: LogRecordFields, lr: Obj, serviceName: string | u
   return { candidate: fields.candidate(received), serviceName, timeProblem, original };
 }
 
-/** Each attribute of a JSON-mapping list into `fields`; values of keys that map to nothing are not read. */
+/** Each attribute of a JSON-mapping list into `fields`, in the order sent. */
 export function readAttributes(fields: LogRecordFields, attributes: unknown): void {
   if (!Array.isArray(attributes)) return;
-  for (const kv of attributes) {
-    if (isObject(kv) && typeof kv.key === 'string' && LogRecordFields.maps(kv.key)) fields.attribute(kv.key, anyValue(kv.value));
-  }
+  for (const kv of attributes) if (isObject(kv) && typeof kv.key === 'string') fields.attribute(kv.key, anyValue(kv.value));
 }
 
 /**

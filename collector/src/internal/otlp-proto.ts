@@ -80,9 +80,7 @@ function readLogRecord(fields: LogRecordFields, rl: Msg, sl: Msg, lr: Msg, servi
   fields.traceId = bytesText(lr.traceId, 'hex');
   fields.spanId = bytesText(lr.spanId, 'hex');
   const timeProblem = timeProblemOf(fields.timestamp, received);
-  for (const kv of messageList(lr, 'attributes')) {
-    if (present(kv, 'key') && LogRecordFields.maps(kv.key as string)) fields.attribute(kv.key as string, messageValue(kv.value));
-  }
+  for (const kv of messageList(lr, 'attributes')) if (present(kv, 'key')) fields.attribute(kv.key as string, messageValue(kv.value));
   return { candidate: fields.candidate(received), serviceName, timeProblem, original: () => originalOf(rl, sl, lr) };
 }
 
