@@ -7,7 +7,7 @@ import { xmlSafeDeep, xmlSafeText } from './xml-safe-text.js';
  * How an audit event travels as an OpenTelemetry LogRecord (docs/wire-contract.md lists it for senders).
  * Semantic-convention names where they exist, `audit.*` for the rest. The
  * instrumentation encodes with `toLogRecord`, the collector decodes with
- * `fromLogRecord`; both sides read this one table.
+ * `LogRecordFields` (`fromLogRecord` over an attribute map); both sides read this one table.
  */
 export const ATTR = {
   /** semconv: "a unique identifier for the Log Record"; duplicates may be dropped. */
@@ -212,17 +212,17 @@ export class LogRecordFields {
     put(event, 'category', s[S.category]);
     put(event, 'outcome', s[S.outcome]);
     put(event, 'reason', s[S.reason]);
-    group(event, 'actor', ['id', s[S.actorId]], ['name', s[S.actorName]], ['type', s[S.actorType]], ['email', s[S.actorEmail]], ['roles', s[S.actorRoles]]);
-    group(event, 'client', ['ip', s[S.clientIp]], ['userAgent', s[S.userAgent]]);
+    group(event, 'actor', ACTOR, s);
+    group(event, 'client', CLIENT, s);
     put(event, 'sessionId', s[S.sessionId]);
-    group(event, 'workspace', ['id', s[S.workspaceId]], ['name', s[S.workspaceName]]);
-    group(event, 'resource', ['type', s[S.resourceType]], ['id', s[S.resourceId]], ['name', s[S.resourceName]], ['href', s[S.resourceHref]]);
+    group(event, 'workspace', WORKSPACE, s);
+    group(event, 'resource', RESOURCE, s);
     put(event, 'changes', parsedChanges(s[S.changes]));
-    group(event, 'request', ['id', s[S.requestId]], ['parentId', s[S.requestParentId]]);
+    group(event, 'request', REQUEST, s);
     put(event, 'correlationId', s[S.correlationId]);
     put(event, 'message', this.body);
     put(event, 'metadata', this.#takeMetadata());
-    group(event, 'service', ['name', this.serviceName]);
+    if (this.serviceName !== undefined) event.service = put({}, 'name', this.serviceName);
     const traceId = traceContextId(this.traceId, 32);
     put(event, 'traceId', traceId);
     // A span id means nothing without its trace (W3C: the pair is the span context).
@@ -242,17 +242,25 @@ export class LogRecordFields {
   }
 }
 
-/** Sets `key` unless the value is undefined, every string in it XML-safe. */
-function put(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (value === undefined) return;
-  target[key] = typeof value === 'string' ? xmlSafeText(value) : typeof value === 'object' ? xmlSafeDeep(value) : value;
+/** Sets `key` unless the value is undefined, every string in it XML-safe; returns `target`. */
+function put(target: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  if (value !== undefined) target[key] = typeof value === 'string' ? xmlSafeText(value) : typeof value === 'object' ? xmlSafeDeep(value) : value;
+  return target;
 }
 
-/** An object of the members given that are set, or nothing when none is. */
-function group(target: Record<string, unknown>, key: string, ...members: [string, unknown][]): void {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of members) put(out, name, value);
-  if (hasMembers(out)) target[key] = out;
+// The event's objects: each member and the slot it is read from, in the order written.
+type Members = readonly (readonly [member: string, slot: number])[];
+const ACTOR: Members = [['id', S.actorId], ['name', S.actorName], ['type', S.actorType], ['email', S.actorEmail], ['roles', S.actorRoles]];
+const CLIENT: Members = [['ip', S.clientIp], ['userAgent', S.userAgent]];
+const WORKSPACE: Members = [['id', S.workspaceId], ['name', S.workspaceName]];
+const RESOURCE: Members = [['type', S.resourceType], ['id', S.resourceId], ['name', S.resourceName], ['href', S.resourceHref]];
+const REQUEST: Members = [['id', S.requestId], ['parentId', S.requestParentId]];
+
+/** The object of the members that are set, or nothing when none is. */
+function group(target: Record<string, unknown>, key: string, members: Members, slots: readonly unknown[]): void {
+  let out: Record<string, unknown> | undefined;
+  for (const [member, slot] of members) if (slots[slot] !== undefined) put((out ??= {}), member, slots[slot]);
+  if (out) target[key] = out;
 }
 
 function hasMembers(o: object): boolean {

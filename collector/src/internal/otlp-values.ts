@@ -90,7 +90,7 @@ export function nanosAsSent(v: unknown): string | undefined {
 }
 
 /**
- * A trace or span id as hex text, whatever the encoding; fromLogRecord checks its length
+ * A trace or span id as hex text, whatever the encoding; LogRecordFields checks its length
  * and drops an all-zero or malformed one, so nothing here refuses a record.
  */
 export function idHex(v: unknown, ids: IdEncoding): string | undefined {
