@@ -6,7 +6,7 @@ import type { SignedDigest } from './digest-signing.js';
 import type { ChainTail, ChainedEvent, HashChain } from './hash-chain.js';
 import { GroupCommit } from './internal/group-commit.js';
 import { makePrivateDatabaseFile, makePrivateDir } from './internal/private-files.js';
-import { eventFromRow, eventWriter, type InsertRequest } from './internal/sqlite-event-writer.js';
+import { eventFromDoc, eventFromRow, eventWriter, type InsertRequest } from './internal/sqlite-event-writer.js';
 import { prepareSchema } from './internal/sqlite-schema.js';
 import { ipMatcher, whereClause } from './internal/sqlite-where.js';
 import { SqliteDeadLetters } from './sqlite-dead-letters.js';
@@ -189,22 +189,26 @@ export class SqliteStore implements AuditStore, DeadLetterReader {
     // quadratic, minutes at a million rows (found by bench/export-throughput.ts).
     const sql = (keyset: string) =>
       `SELECT time_ms, id, doc FROM audit_events WHERE ${where.sql}${keyset} ORDER BY time_ms ${dir}, id ${dir} LIMIT ?`;
-    const first = this.#db.prepare(sql(''));
-    const next = this.#db.prepare(sql(` AND (time_ms ${cmp} ? OR id ${cmp} ?)`));
+    // Rows as arrays, not objects keyed by column name: one object fewer per row read
+    // (the raw read of an export's rows ran about a tenth faster).
+    const first = this.#db.prepare(sql('')).raw(true);
+    const next = this.#db.prepare(sql(` AND (time_ms ${cmp} ? OR id ${cmp} ?)`)).raw(true);
     // whereClause puts the range first: [from, to, …].
     const boundedAt = (t: number) => (desc ? [where.params[0], t + 1] : [t, where.params[1]]).concat(where.params.slice(2));
     const inRange = ipMatcher(q.filter?.ip);
-    let last: { time_ms: number; id: string } | undefined = q.after ? { time_ms: Date.parse(q.after.time), id: q.after.id } : undefined;
+    let last: [timeMs: number, id: string, doc: string] | undefined = q.after ? [Date.parse(q.after.time), q.after.id, ''] : undefined;
     let remaining = q.limit ?? Number.POSITIVE_INFINITY;
     for (;;) {
       signal?.throwIfAborted();
       // Keyset pages, each its own short read: no statement stays open across a slow
       // consumer, so writers are never held up by an export.
-      const rows = (
-        last ? next.all(...boundedAt(last.time_ms), last.time_ms, last.id, this.#pageSize) : first.all(...where.params, this.#pageSize)
-      ) as { time_ms: number; id: string; doc: string }[];
+      const rows = (last ? next.all(...boundedAt(last[0]), last[0], last[1], this.#pageSize) : first.all(...where.params, this.#pageSize)) as [
+        timeMs: number,
+        id: string,
+        doc: string,
+      ][];
       for (const row of rows) {
-        const event = eventFromRow(row);
+        const event = eventFromDoc(row[2]);
         if (inRange && !inRange(event.client?.ip)) continue;
         yield event;
         if (--remaining <= 0) return;

@@ -31,7 +31,12 @@ export function eventRow(event: AuditEvent, doc: string, position: ChainPosition
 
 /** The row's inverse: `doc` is the contract event as it was stored, and hashed. */
 export function eventFromRow(row: { doc: string }): AuditEvent {
-  return JSON.parse(row.doc) as AuditEvent;
+  return eventFromDoc(row.doc);
+}
+
+/** The event a row's `doc` holds: the parse is the whole mapping, nothing is rebuilt. */
+export function eventFromDoc(doc: string): AuditEvent {
+  return JSON.parse(doc) as AuditEvent;
 }
 
 /**
