@@ -361,6 +361,23 @@ describe('XLSX', () => {
     expect(ws.autoFilter).toBe('A1:B2');
   });
 
+  it('escapes markup in the row XML it writes, drops DEL as exceljs does, and keeps a time it cannot read as text', async () => {
+    const events = [
+      event(1, { message: `a < b && c > "d" 'e'\x7F!`, resource: { type: 'doc', name: '<Q&A>', href: 'https://app.example.com/d?a=1&b="2"' } }),
+      event(2, { time: 'not a time', changes: [{ field: 'x<y', from: '&', to: '"' }] }),
+    ];
+    const { path } = await writeFile('markup.xlsx', from(events), xlsxFormat({ columns: ['date', 'details', 'target', 'changes'] }));
+    const ws = (await readBack(path)).worksheets[0]!;
+    expect(ws.getRow(2).getCell(2).value).toBe(`a < b && c > "d" 'e'!`);
+    expect(ws.getRow(2).getCell(3).value).toEqual({ text: '<Q&A>', hyperlink: 'https://app.example.com/d?a=1&b=%222%22' });
+    expect(ws.getRow(2).getCell(3).font?.underline).toBe(true);
+    expect(ws.getRow(3).getCell(1).value).toBe('not a time');
+    expect(ws.getRow(3).getCell(1).type).toBe(ExcelJS.ValueType.String);
+    expect(String(ws.getRow(3).getCell(4).value)).toContain('x<y');
+    expect(ws.getRow(3).getCell(4).alignment?.wrapText).toBe(true);
+    expect(ws.getRow(3).getCell(2).alignment?.wrapText).toBeUndefined();
+  });
+
   it('starts a new worksheet after maxRowsPerSheet rows, each with the header, pane and filter', async () => {
     const events = Array.from({ length: 25 }, (_, i) => event(i));
     const { path, result } = await writeFile('rollover.xlsx', from(events), xlsxFormat({ maxRowsPerSheet: 10 }));

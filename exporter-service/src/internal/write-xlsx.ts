@@ -3,7 +3,8 @@ import type { Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import { xmlSafeText, type AuditEvent } from '@otel-audit/contract';
 import { EXCEL_MAX_DATA_ROWS, EXCEL_MAX_HYPERLINKS_PER_SHEET, checkFormat, headerRow, type XlsxFormat } from './export-format.js';
-import { sheetSink, type BufferedSink } from './xlsx-sheet-sink.js';
+import { sheetInternals, type SheetInternals } from './xlsx-sheet-sink.js';
+import { columnLetters, excelSerial, numberCell, rowOpen, styleAttr, textCell } from './xlsx-row-xml.js';
 import { zonedClock } from './zoned-clock.js';
 
 
@@ -20,12 +21,20 @@ const SHEET_NAME_MAX = 31;
 
 /**
  * How much XML may wait, uncompressed, for the zip stream before the writer stops pulling
- * events. row.commit() does not wait (exceljs issues #464, #709): exceljs writes a
- * worksheet into a PassThrough that archiver drains, ignoring write()'s return value, so
- * without this the whole sheet piles up there when `out` or the compressor is slower than
- * the rows come in (an async generator alone never even yields to the compressor).
+ * events. Nothing in exceljs waits (issues #464, #709): a worksheet goes into a PassThrough
+ * that archiver drains, so without this the whole sheet piles up there when `out` or the
+ * compressor is slower than the rows come in.
  */
 const PENDING_XML_LIMIT = 1024 * 1024;
+/**
+ * Data rows are written as XML text, in blocks of about this many characters, straight into
+ * the sheet's stream; exceljs (workbook, styles, header row, hyperlink relationships, filter)
+ * writes the rest. Its Row and Cell objects cost about 37 KB of garbage per 18-column row:
+ * a young-generation collection every ~440 rows, which promoted the store's page of events
+ * (1,000 rows alive across several collections) into the old generation, and a download's
+ * heap grew by ~50 MiB of garbage before each full collection (bench/RESULTS.md, issue 15).
+ */
+const ROW_BLOCK_CHARS = 64 * 1024;
 
 function sheetNames(base: string): (n: number) => string {
   if (base.length === 0 || base.length > SHEET_NAME_MAX || INVALID_SHEET_NAME.test(base) || base.startsWith("'") || base.endsWith("'") || xmlSafeText(base) !== base) {
@@ -69,7 +78,6 @@ export async function writeXlsx(
   const sheetName = sheetNames(format.sheetName ?? 'Audit log');
   const header = headerRow(format);
   const clock = zonedClock(format.timeZone);
-  const dateStyle = { numFmt: DATE_NUM_FMT[format.dateFormat] };
   const dateColumn = columns.findIndex((c) => c.key === 'date');
   const targetColumn = columns.findIndex((c) => c.key === 'target');
   const multiline = columns.map((c) => 'multiline' in c && c.multiline);
@@ -88,16 +96,26 @@ export async function writeXlsx(
   out.on('error', onOutError);
   out.on('close', onOutClose);
 
-  const workbook = new (await loadExcelJs()).stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  const excel = await loadExcelJs();
+  const workbook = new excel.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   const zip = (workbook as unknown as { zip: NodeJS.ReadableStream & { abort(): void } }).zip;
   zip.on('error', fail);
+  // Style ids from exceljs's own table (it writes styles.xml); each model object is cached there.
+  // The header's first, so that the ids are those of a workbook exceljs wrote cell by cell.
+  const styles = (workbook as unknown as { styles: { addStyleModel(model: object, type: number): number } }).styles;
+  styles.addStyleModel(HEADER_STYLE, excel.ValueType.String);
+  const dateStyle = styleAttr(styles.addStyleModel({ numFmt: DATE_NUM_FMT[format.dateFormat] }, excel.ValueType.Date));
+  const textStyles = columns.map((_c, i) => styleAttr(styles.addStyleModel(multiline[i] ? MULTILINE_STYLE : PLAIN_STYLE, excel.ValueType.String)));
+  const linkStyle = styleAttr(styles.addStyleModel(LINK_STYLE, excel.ValueType.Hyperlink));
+  const letters = columns.map((_c, i) => columnLetters(i + 1));
 
   let rows = 0;
   let sheets = 0;
   let sheetRows = 0;
   let sheetLinks = 0;
   let sheet: ExcelJS.Worksheet | undefined;
-  let sink: BufferedSink | undefined;
+  let internals: SheetInternals | undefined;
+  let block = '';
 
   const openSheet = () => {
     sheets += 1;
@@ -113,10 +131,16 @@ export async function writeXlsx(
       cell.style = HEADER_STYLE;
     });
     row.commit();
-    sink = sheetSink(sheet);
+    internals = sheetInternals(sheet);
+  };
+  const flushBlock = () => {
+    if (block.length === 0) return;
+    internals!.sink.write(Buffer.from(block));
+    block = '';
   };
   const closeSheet = () => {
     if (!sheet) return;
+    flushBlock();
     // The filter is written when the sheet is committed, so it can span the data rows.
     sheet.autoFilter = { from: { row: 1, column: 1 }, to: { row: sheetRows + 1, column: columns.length } };
     sheet.commit();
@@ -129,6 +153,28 @@ export async function writeXlsx(
       throw failure ?? err;
     }
   };
+  const rowXml = (event: AuditEvent, r: number): string => {
+    let xml = rowOpen(r, columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const ref = letters[i]! + r;
+      if (i === dateColumn) {
+        const t = Date.parse(event.time);
+        xml += Number.isNaN(t) ? textCell(ref, '', xmlSafeText(event.time)) : numberCell(ref, dateStyle, excelSerial(clock(t).wallClock.getTime()));
+        continue;
+      }
+      // One XML-forbidden character would make the whole workbook unreadable.
+      const text = xmlSafeText(columns[i]!.value(event));
+      const link = i === targetColumn && sheetLinks < EXCEL_MAX_HYPERLINKS_PER_SHEET ? httpLink(event.resource?.href) : undefined;
+      if (link) {
+        sheetLinks += 1;
+        internals!.addHyperlink(ref, link);
+        xml += textCell(ref, linkStyle, text || link);
+      } else {
+        xml += textCell(ref, textStyles[i]!, text);
+      }
+    }
+    return xml + '</row>';
+  };
 
   try {
     openSheet();
@@ -138,45 +184,16 @@ export async function writeXlsx(
         closeSheet();
         openSheet();
       }
-      const ws = sheet as ExcelJS.Worksheet;
-      const row = ws.getRow(sheetRows + 2);
-      columns.forEach((column, i) => {
-        const cell = row.getCell(i + 1);
-        if (i === dateColumn) {
-          const t = Date.parse(event.time);
-          if (Number.isNaN(t)) {
-            cell.value = xmlSafeText(event.time);
-            cell.style = PLAIN_STYLE;
-          } else {
-            cell.value = clock(t).wallClock;
-            cell.style = dateStyle;
-          }
-          return;
-        }
-        // One XML-forbidden character would make the whole workbook unreadable.
-        const text = xmlSafeText(column.value(event));
-        const link = i === targetColumn && sheetLinks < EXCEL_MAX_HYPERLINKS_PER_SHEET ? httpLink(event.resource?.href) : undefined;
-        if (link) {
-          sheetLinks += 1;
-          cell.value = { text: text || link, hyperlink: link };
-          cell.style = LINK_STYLE;
-        } else {
-          cell.value = text;
-          cell.style = multiline[i] ? MULTILINE_STYLE : PLAIN_STYLE;
-        }
-      });
-      row.commit();
+      block += rowXml(event, sheetRows + 2);
       sheetRows += 1;
       rows += 1;
-
+      if (block.length < ROW_BLOCK_CHARS) continue;
+      flushBlock();
       if (out.writableNeedDrain) await wait(out, 'drain');
-      if (sink) {
-        const state = sink._writableState;
-        if (state.needDrain && state.length >= PENDING_XML_LIMIT) await wait(sink, 'drain');
-      } else if (rows % 512 === 0) {
-        // Lets the compressor and `out` run, so that `writableNeedDrain` can become true.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      const state = internals!.sink._writableState;
+      if (state.needDrain && state.length >= PENDING_XML_LIMIT) await wait(internals!.sink, 'drain');
+      // Lets the compressor and `out` run even when neither asks to wait.
+      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (failure) throw failure;
     closeSheet();
