@@ -1,7 +1,8 @@
 /**
  * Our export service against an earlier build's (BENCH_BASELINE_DIR), both on one SQLite file,
- * interleaved in the same rounds: CSV and XLSX downloads of every event, rows/s, the
- * download's peak RSS (VmHWM reset before it) and the time to the first byte. No Elasticsearch:
+ * interleaved in the same rounds: CSV and XLSX downloads of every event, rows/s, the service's
+ * CPU time per row (from /proc, steadier than rows/s on a loaded machine), the download's peak
+ * RSS (VmHWM reset before it) and the time to the first byte. No Elasticsearch:
  * for a loaded machine where bench/export-comparison.ts cannot load its node in time.
  *
  *   npx tsc -b && BENCH_BASELINE_DIR=../baseline npx tsx bench/export-sqlite-baseline.ts
@@ -12,7 +13,7 @@
  * profile written there when it stops; read it with bench/cpu-profile-top.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { signToken } from '@otel-audit/exporter-service';
@@ -28,8 +29,15 @@ const BASELINE = process.env.BENCH_BASELINE_DIR;
 const FORMATS = (process.env.BENCH_FORMATS ?? 'csv,xlsx').split(',');
 const SECRET = 'export-sqlite-baseline-secret-0123456789';
 
+/** The process's user + system CPU time so far, in ms (clock ticks of 10 ms): less disturbed by a loaded machine than the wall clock. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function download(url: string, token: string, service: ChildService) {
   spawnSync('sh', ['-c', `echo 5 > /proc/${service.pid}/clear_refs`]);
+  const cpuBefore = cpuMs(service.pid);
   const started = performance.now();
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   if (res.status !== 200) throw new Error(`${res.status}: ${await res.text()}`);
@@ -40,7 +48,7 @@ async function download(url: string, token: string, service: ChildService) {
     if (done) break;
     firstByteMs ??= performance.now() - started;
   }
-  return { seconds: (performance.now() - started) / 1000, peakRss: service.peakRss() ?? 0, firstByteMs: firstByteMs ?? NaN };
+  return { seconds: (performance.now() - started) / 1000, cpuMs: cpuMs(service.pid) - cpuBefore, peakRss: service.peakRss() ?? 0, firstByteMs: firstByteMs ?? NaN };
 }
 
 async function main(): Promise<void> {
@@ -73,21 +81,22 @@ async function main(): Promise<void> {
     const to = new Date(WINDOW_START + WINDOW_MS + 3 * 86_400_000).toISOString();
     const columns = process.env.BENCH_COLUMNS ? `&columns=${encodeURIComponent(process.env.BENCH_COLUMNS)}` : '';
     const query = `scope=all&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}${columns}`;
-    const runs: Record<string, { rate: number; peakRss: number; firstByteMs: number }[]> = {};
+    const runs: Record<string, { rate: number; cpuUs: number; peakRss: number; firstByteMs: number }[]> = {};
     for (let round = 1; round <= REPEATS; round++) {
       // Interleaved: each format, ours and the baseline back to back, the order flipped every round.
       for (const format of FORMATS) {
         const order = round % 2 ? ['ours', 'baseline'] : ['baseline', 'ours'];
         for (const name of order) {
           const r = await download(`${services[name]!.ready}/v1/exports/events.${format}?${query}`, token, services[name]!);
-          (runs[`${name} ${format}`] ??= []).push({ rate: ROWS / r.seconds, peakRss: r.peakRss, firstByteMs: r.firstByteMs });
-          console.error(`round ${round} ${name} ${format}: ${fmtRate(ROWS / r.seconds)} rows/s, peak ${fmtMiB(r.peakRss)} MiB, first byte ${r.firstByteMs.toFixed(0)} ms, load ${os.loadavg()[0]!.toFixed(1)}`);
+          (runs[`${name} ${format}`] ??= []).push({ rate: ROWS / r.seconds, cpuUs: (1000 * r.cpuMs) / ROWS, peakRss: r.peakRss, firstByteMs: r.firstByteMs });
+          console.error(`round ${round} ${name} ${format}: ${fmtRate(ROWS / r.seconds)} rows/s, ${((1000 * r.cpuMs) / ROWS).toFixed(1)} CPU µs/row, peak ${fmtMiB(r.peakRss)} MiB, first byte ${r.firstByteMs.toFixed(0)} ms, load ${os.loadavg()[0]!.toFixed(1)}`);
         }
       }
     }
-    console.log(`| reader | rows/s (median) | peak RSS (MiB, max) | first byte (ms, median) |\n| --- | ---: | ---: | ---: |`);
+    console.log(`| reader | rows/s (median) | service CPU µs per row (median) | peak RSS (MiB, max) | first byte (ms, median) |\n| --- | ---: | ---: | ---: | ---: |`);
     for (const [key, xs] of Object.entries(runs)) {
-      console.log(`| ${key} | ${fmtRate(median(xs.map((x) => x.rate)))} | ${fmtMiB(Math.max(...xs.map((x) => x.peakRss)))} | ${fmtRate(median(xs.map((x) => x.firstByteMs)))} |`);
+      const cpu = median(xs.map((x) => x.cpuUs)).toFixed(1);
+      console.log(`| ${key} | ${fmtRate(median(xs.map((x) => x.rate)))} | ${cpu} | ${fmtMiB(Math.max(...xs.map((x) => x.peakRss)))} | ${fmtRate(median(xs.map((x) => x.firstByteMs)))} |`);
     }
   } finally {
     for (const child of children) await child.stop();
