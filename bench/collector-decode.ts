@@ -11,9 +11,10 @@
  *
  * Allocation is the heap's growth over one request during which no garbage collection ran
  * (as in bench/ingest-allocations.ts); CPU time is the process's user + system time over
- * ten requests in a row, divided by ten, the collections they cause included. BENCH_REPEATS rounds (15), before and after interleaved in each, the
- * order alternating; medians. BENCH_REFUSED (0): every n-th record is made invalid (no
- * actor), to price a refused record's dead letter (candidate and original).
+ * ten requests in a row, divided by ten, the collections they cause included.
+ * BENCH_REPEATS rounds (15), before and after interleaved in each, the order alternating;
+ * medians. BENCH_REFUSED (0): every n-th record is made invalid (an empty actor id), to
+ * price a refused record's dead letter (candidate and original).
  */
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -49,7 +50,7 @@ const sides = { before: await side(BASELINE), after: await side('.') };
 
 const events: Record<string, unknown>[] = new EventSource(1, BATCH)
   .take(BATCH)
-  .map(({ service: _service, ...e }: AuditEvent, i) => (REFUSED > 0 && i % REFUSED === 0 ? { ...e, actor: undefined } : e));
+  .map(({ service: _service, ...e }: AuditEvent, i) => (REFUSED > 0 && i % REFUSED === 0 ? { ...e, actor: { ...e.actor, id: '' } } : e));
 const json = otlpJsonBody(events, 'bench');
 // protobufjs' fromObject reads bytes as base64; OTLP/JSON has the ids in hex.
 const protobuf = protobufBody(JSON.parse(json, (key, value: unknown) => ((key === 'traceId' || key === 'spanId') && typeof value === 'string' ? Buffer.from(value, 'hex') : value)));
@@ -57,10 +58,18 @@ const protobuf = protobufBody(JSON.parse(json, (key, value: unknown) => ((key ==
 let collections = 0;
 new PerformanceObserver((list) => (collections += list.getEntries().length)).observe({ entryTypes: ['gc'] });
 
-/** One request through decode and check. */
+/**
+ * One request through decode and check, and the record as sent of each refused record (the
+ * code before built it while decoding, for every record; now receiveRecords asks for it).
+ */
 function receive(s: Side, encoding: 'protobuf' | 'json', body: unknown): { ok: boolean }[] {
   const records = encoding === 'json' ? s.decodeJson(body) : s.decodeProtobuf(body as Buffer);
-  return records.map((r) => s.checkRecord(r as never, undefined));
+  return records.map((r) => {
+    const checked = s.checkRecord(r as never, undefined);
+    const { original } = r as { original?: unknown };
+    if (!checked.ok && typeof original === 'function') return { ...checked, original: original() as unknown };
+    return checked;
+  });
 }
 
 /** Bytes allocated by one request, read over a request during which no collection ran; and how many records passed. */
