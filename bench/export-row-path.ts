@@ -8,7 +8,8 @@
  *
  *   npx tsc -b && npx tsx bench/export-row-path.ts
  *   npx tsc -b && BENCH_OTHER_DIR=/path/to/built/checkout npx tsx bench/export-row-path.ts
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/export-row-path.ts   # then bench/cpu-profile-top.ts
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/export-row-path.ts
+ *   npx tsx bench/cpu-profile-top.ts /tmp/prof/CPU.*.0.001.cpuprofile   # the main thread's (tsx's loader thread writes another)
  *
  * Environment: BENCH_ROWS (100000), BENCH_REPEATS (5), BENCH_COLUMNS (every column),
  * BENCH_OTHER_DIR (unset). Both builds are driven the same way: `csvStream(store.query(q), format)`,
