@@ -14,7 +14,8 @@
  * ten requests in a row, divided by ten, the collections they cause included.
  * BENCH_REPEATS rounds (15), before and after interleaved in each, the order alternating;
  * medians. BENCH_REFUSED (0): every n-th record is made invalid (an empty actor id), to
- * price a refused record's dead letter (candidate and original).
+ * price a refused record's dead letter (candidate and original). Last, this checkout's
+ * protobuf request by step (protobufjs' decode, reading into candidate events, checks).
  */
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -120,3 +121,28 @@ for (const [label, rs] of Object.entries(runs)) {
   const kib = (bytes / 1024).toLocaleString('en-US', { maximumFractionDigits: 0 });
   console.log(`| ${label} | ${kib} KiB | ${Math.round(bytes / BATCH).toLocaleString('en-US')} B | ${(cpu / 1000).toFixed(1)} ms | ${(cpu / BATCH).toFixed(1)} µs | ${rs[0]!.accepted} |`);
 }
+
+// This checkout's protobuf path by step: what is left of it (bench/RESULTS.md).
+const proto = (await import(pathToFileURL(resolve('collector/dist/internal/otlp-proto.js')).href)) as {
+  decodeLogsRequest: (bytes: Uint8Array) => unknown;
+  recordsOfLogsRequest: (message: unknown) => unknown[];
+};
+const steps: Record<'decode' | 'read' | 'check', number[]> = { decode: [], read: [], check: [] };
+// Each step run CPU_REQUESTS times over the same input, its output dropped: its own time and
+// the collections of its own garbage, not those of what an earlier step left alive.
+const timed = (step: keyof typeof steps, run: () => unknown) => {
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < CPU_REQUESTS; i++) run();
+  const used = process.cpuUsage(cpu);
+  steps[step].push((used.user + used.system) / CPU_REQUESTS);
+};
+const message = proto.decodeLogsRequest(protobuf);
+const records = proto.recordsOfLogsRequest(message);
+for (let round = -3; round < REPEATS; round++) {
+  timed('decode', () => proto.decodeLogsRequest(protobuf));
+  timed('read', () => proto.recordsOfLogsRequest(message));
+  timed('check', () => records.map((r) => sides.after.checkRecord(r as never, undefined)));
+  if (round < 0) for (const list of Object.values(steps)) list.length = 0;
+}
+const ms = (step: keyof typeof steps) => `${(median(steps[step]) / 1000).toFixed(1)} ms`;
+console.log(`this checkout, protobuf, per request: protobufjs decode ${ms('decode')}, reading into candidate events ${ms('read')}, checks ${ms('check')}`);
