@@ -123,11 +123,10 @@ export interface ReceivedLogRecord {
   traceId?: string | undefined;
   spanId?: string | undefined;
   /**
-   * The record as the sender sent it, kept in the dead-letter store when it is refused:
-   * an OTLP/JSON request (protobuf JSON mapping) holding only this record with its
-   * resource and scope, e.g. `{ resourceLogs: [{ resource, scopeLogs: [{ scope,
-   * logRecords: [lr] }] }] }`, so `otel-audit dead-letters replay` can decode it again
-   * under today's contract. Undefined when the receiver keeps none.
+   * The record as the sender sent it, as a one-record OTLP/JSON request (`{ resourceLogs:
+   * [{ resource, scopeLogs: [{ scope, logRecords: [lr] }] }] }`), when a holder of this
+   * shape keeps it; a derived id leaves it out. The collector builds it only for a refused
+   * record, for the dead-letter store, outside this shape.
    */
   original?: unknown;
 }
