@@ -29,7 +29,7 @@ export interface RejectedRecord {
   /** The record as the collector rebuilt it, before validation. */
   record: unknown;
   /**
-   * The record as the sender sent it (ReceivedLogRecord.original: a one-record OTLP/JSON
+   * The record as the sender sent it (the collector's ReceivedRecord.original(): a one-record OTLP/JSON
    * request), so a misspelt attribute stays visible and the record can be replayed.
    * `{ truncated: true, originalBytes, head }` when it was larger than the collector's
    * bound (then it cannot be replayed); undefined in dead letters from before it was kept.
