@@ -1,6 +1,7 @@
 /**
- * Resident memory of an idle service started through the CLI, this checkout's build against an
- * earlier one's (BENCH_BASELINE_DIR), interleaved: `export-service` on SQLite, `export-service`
+ * Resident memory of an idle service started through the CLI, this checkout's build against
+ * earlier ones' (BENCH_BASELINE_DIR, a comma-separated list of built checkouts), interleaved in the
+ * same rounds: `export-service` on SQLite, `export-service`
  * on Elasticsearch (ELASTICSEARCH_URL and its credentials from the environment; skipped when
  * unset) and `collector` on SQLite. VmRSS and VmHWM read BENCH_SETTLE_MS after the service
  * says it listens, before any request.
@@ -23,17 +24,18 @@ const BASELINE = process.env.BENCH_BASELINE_DIR;
 const statusKiB = (pid: number, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 
 async function main(): Promise<void> {
-  if (!BASELINE) throw new Error('set BENCH_BASELINE_DIR to a built checkout');
+  if (!BASELINE) throw new Error('set BENCH_BASELINE_DIR to a built checkout (or several, comma-separated)');
   const es = process.env.ELASTICSEARCH_URL;
   const cases = [
     { name: 'export-service, SQLite', command: 'export-service', ready: /export service listening on/, es: false },
     ...(es ? [{ name: 'export-service, Elasticsearch', command: 'export-service', ready: /export service listening on/, es: true }] : []),
     { name: 'collector, SQLite', command: 'collector', ready: /collector listening on/, es: false },
   ];
-  const builds = [
+  const baselines = BASELINE.split(',');
+  const builds: [string, string][] = [
     ['ours', join(BENCH_DIR, '..', 'cli', 'dist', 'main.js')],
-    ['baseline', join(BASELINE, 'cli', 'dist', 'main.js')],
-  ] as const;
+    ...baselines.map((dir, i): [string, string] => [baselines.length > 1 ? `baseline ${i + 1} (${dir})` : 'baseline', join(dir, 'cli', 'dist', 'main.js')]),
+  ];
   const runs: Record<string, { rss: number; hwm: number }[]> = {};
   for (let round = 1; round <= REPEATS; round++) {
     for (const c of cases) {
@@ -62,11 +64,13 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log('| idle service | baseline RSS (MiB, median) | ours RSS (MiB, median) | baseline peak so far | ours peak so far |\n| --- | ---: | ---: | ---: | ---: |');
+  console.log('| idle service | build | RSS (MiB, median) | peak so far (MiB, median) |\n| --- | --- | ---: | ---: |');
   for (const c of cases) {
-    const [b, o] = [runs[`${c.name}|baseline`]!, runs[`${c.name}|ours`]!];
-    const m = (xs: { rss: number; hwm: number }[], k: 'rss' | 'hwm') => fmtMiB(median(xs.map((x) => x[k])));
-    console.log(`| ${c.name} | ${m(b, 'rss')} | ${m(o, 'rss')} | ${m(b, 'hwm')} | ${m(o, 'hwm')} |`);
+    for (const [build] of builds) {
+      const xs = runs[`${c.name}|${build}`]!;
+      const m = (k: 'rss' | 'hwm') => fmtMiB(median(xs.map((x) => x[k])));
+      console.log(`| ${c.name} | ${build} | ${m('rss')} | ${m('hwm')} |`);
+    }
   }
 }
 
