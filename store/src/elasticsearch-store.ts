@@ -152,8 +152,8 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
       limit: q.limit,
       sourceIncludes: documentPaths(q.fields),
       // Two slices, read at once and merged in order, for reads longer than a page (exports):
-      // 1.33–1.55× one slice over time-sorted daily indices in bench/es-time-order.ts. A
-      // viewer's page of a few events stays one search.
+      // Elasticsearch answers one slice's page while the other's is parsed (bench/es-time-order.ts,
+      // variant d). A viewer's page of a few events stays one search.
       slices: q.limit !== undefined && q.limit <= pageSize ? 1 : QUERY_SLICES,
     });
     for await (const hit of hits) yield fromDocument(hit._source!);
