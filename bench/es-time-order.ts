@@ -2,13 +2,13 @@
  * Time-ordered reads from Elasticsearch (issue 15): N generated events read back in the
  * export's order — `@timestamp`, `event.id`, through a point in time and `search_after`, pages
  * of the store's size, `_source` cut to the default export columns' paths — by
- * (a) the store's scan (`pointInTimeScan`, store/dist) in one slice, over daily indices without index sorting
- *     (as the template made them before issue 15, and as older days of a cluster stay);
+ * (a) the store's scan (`pointInTimeScan`, store/dist) in one slice, over daily indices as the
+ *     store's template makes them (the read before these trials);
  * (b) the same with a `range` lower bound on `@timestamp` from the cursor in every page's query;
- * (c) the same over the same documents in daily indices sorted as the store's template now sorts them
- *     (`EVENT_INDEX_SORT`: `@timestamp`, `event.id`), and (b)+(c);
- * (d) the store's scan in 2 slices (one per core) read concurrently and merged in order, and
- *     (d)+(c), which is what the store now does for an export.
+ * (c) the same over the same documents in daily indices sorted by `@timestamp`, `event.id`
+ *     (`index.sort.*`), and (b)+(c);
+ * (d) the store's scan in 2 slices (one per core) read concurrently and merged in order (what the
+ *     store now does for an export), and (d)+(c).
  * Every run's ids are compared with the generated events sorted by (time, id): a faster but
  * different answer is a loser.
  *
@@ -28,7 +28,7 @@ import { EXPORT_COLUMNS, exportFields } from '@otel-audit/contract';
 import { ElasticsearchStore } from '@otel-audit/store';
 import { documentPaths } from '../store/dist/internal/document-fields.js';
 import { createLine, documentLine } from '../store/dist/internal/ecs-document-line.js';
-import { EVENT_INDEX_SORT, EVENT_MAPPINGS, indexFor } from '../store/dist/internal/ecs-document.js';
+import { EVENT_MAPPINGS, indexFor } from '../store/dist/internal/ecs-document.js';
 import { esQuery } from '../store/dist/internal/es-query.js';
 import { eventIndexSettings } from '../store/dist/internal/index-settings.js';
 import { pointInTimeScan } from '../store/dist/internal/point-in-time-scan.js';
@@ -53,15 +53,17 @@ const MAX_FOREIGN_CPU = Number(process.env.BENCH_MAX_FOREIGN_CPU ?? 0.1);
 const PAGE = 1000;
 const SLICES = 2;
 const PREFIX = 'bench-time-order-';
+/** (c): index sorting in the read's order (Elasticsearch can sort an index only as it creates it). */
+const INDEX_SORT = { 'sort.field': ['@timestamp', 'event.id'], 'sort.order': ['asc', 'asc'] };
 
 type Layout = 'plain' | 'sorted';
 const VARIANTS = {
-  a: { layout: 'plain', label: '(a) one point in time, unsorted indices (the read before this trial)' },
+  a: { layout: 'plain', label: '(a) one point in time (the read before these trials)' },
   b: { layout: 'plain', label: '(b) (a) + `range` lower bound from the cursor' },
   c: { layout: 'sorted', label: '(c) (a) over indices sorted by `@timestamp`, `event.id`' },
   bc: { layout: 'sorted', label: '(b)+(c)' },
-  d: { layout: 'plain', label: `(d) ${SLICES} slices of one point in time, concurrent, merged` },
-  dc: { layout: 'sorted', label: '(d)+(c): the store now' },
+  d: { layout: 'plain', label: `(d) ${SLICES} slices of one point in time, concurrent, merged: the store now` },
+  dc: { layout: 'sorted', label: '(d)+(c)' },
 } as const satisfies Record<string, { layout: Layout; label: string }>;
 type VariantId = keyof typeof VARIANTS;
 const CHOSEN = list('BENCH_VARIANTS', Object.keys(VARIANTS).join(',')) as VariantId[];
@@ -85,7 +87,7 @@ interface Results {
 
 /** The store's event template, under the benchmark's own names; `sorted` adds index sorting. */
 async function putTemplate(client: Client, layout: Layout): Promise<void> {
-  const sort = layout === 'sorted' ? EVENT_INDEX_SORT : {};
+  const sort = layout === 'sorted' ? INDEX_SORT : {};
   await client.indices.putIndexTemplate({
     name: `${PREFIX}${layout}`,
     index_patterns: [`${PREFIX}${layout}-*`],
@@ -215,6 +217,35 @@ async function main(): Promise<void> {
   }
 }
 
+/** What the store took from these trials, and the trials that decided it (written by hand, kept across reruns). */
+const ADOPTED = `**What the store does since these trials**: an event query longer than one page reads its point in time in 2
+slices at once, merged in (time, id) order — variant (d) (\`QUERY_SLICES\` in \`store/src/elasticsearch-store.ts\`, the
+merge in \`store/src/internal/merge-in-order.ts\`). Index sorting (c) went into the template in f888740 and back out in
+d01b2a6: on top of the slices it is not a clear gain. All trials ran on the shared, loaded machine (a shared Elasticsearch
+node, other processes 47–98 % of the CPU); same-round median against (a), every run of every variant with the same
+ids in the same order:
+
+| run | rows (rounds) | (b) | (c) | (b)+(c) | (d) | (d)+(c) | raw numbers |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| 1, (d) the benchmark's own merge, a point in time per slice | 50,000 (4) | 0.63× | 1.05× | 0.94× | 1.18× | 1.55× | \`bench/results/es-time-order-trial-50k.json\` |
+| 2, the same | 300,000 (2) | 0.95× | 0.97× | — | 1.18× | 1.33× | \`bench/results/es-time-order-trial-300k.json\` |
+| 3, (d) the store's merge, one point in time | 100,000 (3) | 1.13× | 0.91× | 1.02× | 1.89× | 1.57× | \`bench/results/es-time-order.json\` (the table above, unless rerun) |
+| 4, the same | 50,000 (3) | — | 1.52× | — | 1.44× | 1.84× | \`bench/results/es-time-order-trial-50k-store-merge.json\` |
+
+Over all 12 rounds: (d)+(c) ≥ 1.3× (a) in 10, median about 1.6×; (d) in 7, median about 1.3× (with the store's merge: 5
+of 6 rounds, the sixth 1.29×); (c) in 4, median about 1.2×; (d)+(c) against (d) alone in the same round: 0.68–1.75×,
+median about 1.05×. **Losers**: the \`range\` bound from the cursor (b), which gains nothing (presumably Elasticsearch
+already skips what \`search_after\` leaves behind), and (b)+(c). **Open**: index sorting (c), a gain in one run and none in
+another; it would also apply only to days created after a template change. Under load a two-request read may win
+partly by taking a larger share of a contended machine: the quiet-machine run is the one to believe — if (d) stays
+≥ 1.3× there, the slices stay; if (d)+(c) clearly beats (d), index sorting is the one line f888740 added to
+\`store/src/internal/install-index-templates.ts\`.
+
+**Duration**: run 3 (100,000 rows, 6 variants, 3 rounds, loaded machine) took 6 min: 52 s to load both layouts, then
+18 reads of 7–32 s. Each size loads both layouts (about 26 s per layout per 100,000 events here) and reads every
+variant once per round; at 1,000,000 rows, with (a) near the earlier ceiling's 6,600 rows/s, expect 2–3 min per read,
+so about 40 min for \`BENCH_EVENTS=100000,1000000\` with the default rounds.`;
+
 function render(r: Results): string {
   const m = r.machine;
   const c = r.config;
@@ -242,6 +273,19 @@ function render(r: Results): string {
       lines.push(`| ${fmtRate(Number(size))} | ${VARIANTS[id].label} | **${fmtRate(median(xs))}** | ${fmtRate(Math.min(...xs))} – ${fmtRate(Math.max(...xs))} | ${vsA} | ${same} |`);
     }
   }
+  for (const [size, s] of Object.entries(r.sizes)) {
+    if (!s.variants.a) continue;
+    const ratio = (id: VariantId) => median(s.variants[id]!.runs.map((run, i) => run.rows / run.seconds / (s.variants.a!.runs[i]!.rows / s.variants.a!.runs[i]!.seconds)));
+    const ids = (Object.keys(s.variants) as VariantId[]).filter((id) => id !== 'a');
+    const wins = ids.filter((id) => ratio(id) >= 1.3 && s.variants[id]!.runs.every((run) => run.identical));
+    const rest = ids.filter((id) => !wins.includes(id)).map((id) => `${id} ${ratio(id).toFixed(2)}×`);
+    lines.push(
+      '',
+      `**Verdict at ${fmtRate(Number(size))} rows** (same-round median against (a), a win being ≥ 1.3× with the same ids in the same order in every run): ` +
+        `${wins.length ? `${wins.map((id) => `${id} ${ratio(id).toFixed(2)}×`).join(', ')} ${wins.length === 1 ? 'wins' : 'win'}` : 'nothing wins'}; ${rest.length ? `not a win: ${rest.join(', ')}` : ''}.`,
+    );
+  }
+  lines.push('', ADOPTED);
   const loads = Object.entries(r.sizes).map(([size, s]) => `${fmtRate(Number(size))} events: ${s.loadSeconds.plain.toFixed(1)} s plain, ${s.loadSeconds.sorted.toFixed(1)} s sorted`);
   lines.push('', `Bulk time to load (cumulative, the same batches interleaved, off the clock): ${loads.join('; ')}.`);
   return `${HEADING}\n\n${lines.join('\n')}`;
