@@ -45,7 +45,7 @@ interface Side {
 async function side(root: string): Promise<Side> {
   const load = (path: string) => import(pathToFileURL(resolve(root, 'collector/dist/internal', path)).href) as Promise<Record<string, never>>;
   const [proto, json, receive] = await Promise.all([load('otlp-proto.js'), load('otlp-json.js'), load('receive-records.js')]);
-  return { decodeProtobuf: proto.decodeOtlpProtobuf, decodeJson: json.decodeOtlpJson, checkRecord: receive.checkRecord };
+  return { decodeProtobuf: proto.decodeOtlpProtobuf!, decodeJson: json.decodeOtlpJson!, checkRecord: receive.checkRecord! };
 }
 const sides = { before: await side(BASELINE), after: await side('.') };
 

@@ -25,7 +25,12 @@ export function writeSection(heading: string, section: string, before?: string):
   } else if (start < 0) {
     next = `${existing.trimEnd()}\n\n${section}`;
   } else {
-    const after = existing.indexOf('\n## ', start + heading.length);
+    // A section ends at the next heading of its level or above: rewriting a `###` section
+    // keeps the `###` sections after it under the same `##`.
+    const level = /^#+/.exec(heading)?.[0].length ?? 2;
+    const rest = existing.slice(start + heading.length);
+    const m = new RegExp(`\\n#{1,${level}} `).exec(rest);
+    const after = m ? start + heading.length + m.index : -1;
     next = existing.slice(0, start) + section.trimEnd() + (after < 0 ? '' : `\n\n${existing.slice(after + 1)}`);
   }
   writeFileSync(RESULTS_MD, `${next.trimEnd()}\n`);
