@@ -28,7 +28,7 @@ import { EXPORT_COLUMNS, exportFields } from '@otel-audit/contract';
 import { ElasticsearchStore } from '@otel-audit/store';
 import { documentPaths } from '../store/dist/internal/document-fields.js';
 import { createLine, documentLine } from '../store/dist/internal/ecs-document-line.js';
-import { EVENT_MAPPINGS, indexFor } from '../store/dist/internal/ecs-document.js';
+import { EVENT_INDEX_SORT, EVENT_MAPPINGS, indexFor } from '../store/dist/internal/ecs-document.js';
 import { esQuery } from '../store/dist/internal/es-query.js';
 import { eventIndexSettings } from '../store/dist/internal/index-settings.js';
 import { pointInTimeScan } from '../store/dist/internal/point-in-time-scan.js';
@@ -53,8 +53,6 @@ const MAX_FOREIGN_CPU = Number(process.env.BENCH_MAX_FOREIGN_CPU ?? 0.1);
 const PAGE = 1000;
 const SLICES = 2;
 const PREFIX = 'bench-time-order-';
-/** (c): index sorting in the read's order (Elasticsearch can sort an index only as it creates it). */
-const INDEX_SORT = { 'sort.field': ['@timestamp', 'event.id'], 'sort.order': ['asc', 'asc'] };
 
 type Layout = 'plain' | 'sorted';
 const VARIANTS = {
@@ -87,7 +85,8 @@ interface Results {
 
 /** The store's event template, under the benchmark's own names; `sorted` adds index sorting. */
 async function putTemplate(client: Client, layout: Layout): Promise<void> {
-  const sort = layout === 'sorted' ? INDEX_SORT : {};
+  // (c): the template's index sorting (Elasticsearch can sort an index only as it creates it).
+  const sort = layout === 'sorted' ? EVENT_INDEX_SORT : {};
   await client.indices.putIndexTemplate({
     name: `${PREFIX}${layout}`,
     index_patterns: [`${PREFIX}${layout}-*`],
@@ -219,12 +218,16 @@ async function main(): Promise<void> {
 }
 
 /** What the store took from these trials, and the trials that decided it (written by hand, kept across reruns). */
-const ADOPTED = `**What the store does since these trials**: an event query longer than one page reads its point in time in 2
-slices at once, merged in (time, id) order — variant (d) (\`QUERY_SLICES\` in \`store/src/elasticsearch-store.ts\`, the
-merge in \`store/src/internal/merge-in-order.ts\`). Index sorting (c) went into the template in f888740 and back out in
-d01b2a6: on top of the slices it is not a clear gain. All trials ran on the shared, loaded machine (a shared Elasticsearch
-node, other processes 47–98 % of the CPU); same-round median against (a), every run of every variant with the same
-ids in the same order:
+const ADOPTED = `**What the store does since these trials**: both parts of (d)+(c). An event query longer than one page reads
+its point in time in 2 slices at once, merged in (time, id) order (\`QUERY_SLICES\` in \`store/src/elasticsearch-store.ts\`,
+the merge in \`store/src/internal/merge-in-order.ts\`), and the events template sorts each new daily index by
+\`@timestamp\`, \`event.id\` (\`EVENT_INDEX_SORT\` in \`store/src/internal/ecs-document.ts\`). Decided on the quiet-machine
+run above: (d)+(c) is the fastest variant at both sizes, 1.29× and 1.52× (a), and 1.11× and 1.24× (d) alone; (c) alone
+gains 1.11× and 1.16×; loading into sorted indices took no longer (24.2 s vs 26.8 s at 100k, 51.7 vs 54.8 s at 300k).
+Index sorting applies only to days created after the template carries it; older days read the same, unsped. The
+range bound (b) lost in every run and is not used. Earlier trials on the shared, loaded machine (a shared
+Elasticsearch node, other processes 47–98 % of the CPU; there index sorting went into the template in f888740 and back
+out in d01b2a6, and came back after the quiet run), same-round median against (a):
 
 | run | rows (rounds) | (b) | (c) | (b)+(c) | (d) | (d)+(c) | raw numbers |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
@@ -233,14 +236,9 @@ ids in the same order:
 | 3, (d) the store's merge, one point in time | 100,000 (3) | 1.13× | 0.91× | 1.02× | 1.89× | 1.57× | \`bench/results/es-time-order.json\` (the table above, unless rerun) |
 | 4, the same | 50,000 (3) | — | 1.52× | — | 1.44× | 1.84× | \`bench/results/es-time-order-trial-50k-store-merge.json\` |
 
-Over all 12 rounds: (d)+(c) ≥ 1.3× (a) in 10, median about 1.6×; (d) in 7, median about 1.3× (with the store's merge: 5
-of 6 rounds, the sixth 1.29×); (c) in 4, median about 1.2×; (d)+(c) against (d) alone in the same round: 0.68–1.75×,
-median about 1.05×. **Losers**: the \`range\` bound from the cursor (b), which gains nothing (presumably Elasticsearch
-already skips what \`search_after\` leaves behind), and (b)+(c). **Open**: index sorting (c), a gain in one run and none in
-another; it would also apply only to days created after a template change. Under load a two-request read may win
-partly by taking a larger share of a contended machine: the quiet-machine run is the one to believe — if (d) stays
-≥ 1.3× there, the slices stay; if (d)+(c) clearly beats (d), index sorting is the one line f888740 added to
-\`store/src/internal/install-index-templates.ts\`.
+Over those 12 loaded rounds (d)+(c) was ≥ 1.3× (a) in 10 and (c) alone a gain in one run and none in another: a
+contended machine blurs a 1.1–1.2× effect, which is why the quiet run decides. **Losers**: the \`range\` bound from
+the cursor (b), which gains nothing (presumably Elasticsearch already skips what \`search_after\` leaves behind).
 
 **Duration**: run 3 (100,000 rows, 6 variants, 3 rounds, loaded machine) took 6 min: 52 s to load both layouts, then
 18 reads of 7–32 s. Each size loads both layouts (about 26 s per layout per 100,000 events here) and reads every
@@ -257,7 +255,7 @@ function render(r: Results): string {
     `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC; the whole run took ${duration(r.totalSeconds)}, of which ${duration(r.waitedSeconds)} waiting for other processes.`,
     '',
     `- **Machine**: ${machineLine(m)}.`,
-    `- **Elasticsearch**: ${m.elasticsearch}, ${m.ownNode ? 'one node started by the benchmark' : 'a shared node (not the benchmark\'s own)'}, heap ${m.esHeapMiB ?? '?'} MiB. The events of \`bench/generate-events.ts\` (seed ${c.seed}, one week: ${c.days} daily indices of 1 shard, the store's mapping and index settings) written twice with the store's own bulk lines, in the same batches of 2,000: into daily indices as the store's template makes them, and into daily indices that also set \`index.sort.field: [@timestamp, event.id]\` (asc). Grown from one size to the next, refreshed, not force-merged.`,
+    `- **Elasticsearch**: ${m.elasticsearch}, ${m.ownNode ? 'one node started by the benchmark' : 'a shared node (not the benchmark\'s own)'}, heap ${m.esHeapMiB ?? '?'} MiB. The events of \`bench/generate-events.ts\` (seed ${c.seed}, one week: ${c.days} daily indices of 1 shard, the store's mapping and index settings) written twice with the store's own bulk lines, in the same batches of 2,000: into daily indices with the store's mapping and settings but no index sorting (days created before the template sorted them), and into daily indices sorted like the template's (\`index.sort.field: [@timestamp, event.id]\`, asc). Grown from one size to the next, refreshed, not force-merged.`,
     `- **Read**: every event in the export's order (\`@timestamp\`, \`event.id\`, ascending), the query the store builds for the week (\`esQuery\`), pages of ${c.page}, \`_source\` cut to the default export columns' paths, \`filter_path\` as the store's scan; the ids taken from each hit's \`_source\`. Every run's ids are compared with the generated events sorted by (time, id): count and order.`,
     `- **Method**: at each size, ${c.repeats} rounds (${c.repeatsLarge} above 100,000 rows) of every variant once, in a shuffled order; medians, and ratios to (a) within the same round. ${otherLoad(foreign, discarded, c)}`,
     `- **Rerun**: \`${COMMAND}\` (\`BENCH_EVENTS=100000,1000000\`, \`BENCH_REPEATS\`, \`BENCH_REPEATS_LARGE\`, \`BENCH_VARIANTS=a,b,c,bc,d,dc\`; \`ELASTICSEARCH_URL\` and credentials for your own node). Raw numbers: \`bench/results/${NAME}.json\`.`,

@@ -262,7 +262,7 @@ async function main(): Promise<void> {
     }
     const out: Results = {
       date: new Date().toISOString(),
-      machine: describeMachine({ elasticsearch: es?.version ?? 'not used', esHeapMiB: writer && (await esHeapMiB(writer.client)), ownNode: es?.pid !== undefined, loadBefore }),
+      machine: describeMachine({ elasticsearch: es?.version ?? 'not used', esHeapMiB: es && (await esHeapMiB(new ElasticsearchStore({ url: es.url, ...es.superuser, installTemplate: false }).client)), ownNode: es?.pid !== undefined, loadBefore }),
       config: { events: EVENTS, senders: SENDERS, repeats: REPEATS, seed: SEED, batch: BATCH, maxForeignCpu: MAX_FOREIGN_CPU, attempts: quiet.attempts, baseline: BASELINE_DIR },
       upstream,
       cells: results,
