@@ -152,9 +152,9 @@ export class ElasticsearchStore implements AuditStore, DeadLetterReader {
       limit: q.limit,
       sourceIncludes: documentPaths(q.fields),
       // Two slices, read at once and merged in order, for reads longer than a page (exports):
-      // with the template's index sorting 1.29× (100k rows) and 1.52× (300k) the one-slice read of
-      // unsorted indices on a quiet machine (bench/es-time-order.ts, (d)+(c)). A viewer's page of a
-      // few events stays one search.
+      // 1.18× (100k rows) and 1.20× (300k) the one-slice read on a quiet machine (bench/es-time-order.ts,
+      // variant d); the soak test keeps its 1,000 events/s of ingest beside it. A viewer's page of a few
+      // events stays one search.
       slices: q.limit !== undefined && q.limit <= pageSize ? 1 : QUERY_SLICES,
     });
     for await (const hit of hits) yield fromDocument(hit._source!);

@@ -104,14 +104,6 @@ export const EVENT_MAPPINGS = {
   },
 } as const;
 
-/**
- * Index sorting of the daily event indices, in the order every export reads them: segments
- * hold their documents in time order, so a page of a time-ordered read is found and fetched
- * from neighbouring documents. Only indices created after the template carries it are sorted
- * (Elasticsearch cannot sort an existing index); reads are the same either way.
- */
-export const EVENT_INDEX_SORT = { 'sort.field': ['@timestamp', 'event.id'], 'sort.order': ['asc', 'asc'] } as const;
-
 type Doc = Record<string, unknown>;
 
 /** Drops undefined values and empty objects, so documents carry only what was recorded. */

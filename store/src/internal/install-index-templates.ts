@@ -3,7 +3,6 @@ import { isResponseError } from './es-client.js';
 import {
   DIGESTS_INDEX,
   DIGEST_MAPPINGS,
-  EVENT_INDEX_SORT,
   EVENT_MAPPINGS,
   INDEX_PREFIX,
   REJECTED_MAPPINGS,
@@ -32,7 +31,7 @@ export async function installIndexTemplates(client: Client, opts: IndexLayout & 
       priority: 200,
       template: {
         // One replica where the cluster has room for it, none on a single node.
-        settings: { ...eventIndexSettings(opts), ...EVENT_INDEX_SORT, ...lifecycle },
+        settings: { ...eventIndexSettings(opts), ...lifecycle },
         mappings: EVENT_MAPPINGS as never,
         aliases: { [READ_ALIAS]: {} },
       },
