@@ -229,7 +229,7 @@ pages, downloads and background exports read the same indices, refresh every sec
 (84,840 events) in the clean-clone CI run of 87b05e8, against **1,088 events/s** (163,160) on the same machine minutes
 later with the sort taken out and nothing else changed (and 1,079 in the previous session's run): a sorted index sorts
 every small segment a refresh writes and merge-sorts every merge, and on two cores shared with the collector that
-halves what it indexes. A 1.1–1.2× faster export does not pay for half the ingest. The range bound (b) lost in every
+halves what it indexes. A 1.1–1.2× faster export does not pay for half the ingest. (see the correction below) The range bound (b) lost in every
 run. Earlier trials on the shared, loaded machine (a shared Elasticsearch node, other processes 47–98 % of the CPU;
 there index sorting went into the template in f888740, out in d01b2a6, back in 87b05e8 after the quiet read trial,
 and out again after the soak), same-round median against (a):
